@@ -1,0 +1,38 @@
+# DeferredRev for Slack. `make demo` and `make test` work on a fresh clone with nothing but Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo test test-postgres lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/deferredrev demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+# Storage and concurrency tests against a real PostgreSQL (set TEST_DATABASE_URL).
+test-postgres: $(STAMP)
+	$(BIN)/python -m pytest -q -m postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check deferredrev tests bench app.py
+	$(BIN)/ruff format --check deferredrev tests bench app.py
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""DeferredRev for Slack: deferred-revenue recognition run from Slack and posted to QuickBooks Online."""

@@ -1,0 +1,136 @@
+"""The bodies of the CLI commands. Each reads settings once and builds only what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deferredrev.runtime import Runtime, build_runtime
+from deferredrev.settings import Plan, Settings
+from deferredrev.storage import db
+from deferredrev.storage.repositories import audit, set_plan
+from deferredrev.storage.vault import generate_key
+
+
+class CommandError(Exception):
+    """A command could not do what was asked; the message says why and what to do."""
+
+
+def _settings(*, require_keys: bool = True) -> Settings:
+    return Settings.from_env(os.environ, require_keys=require_keys)
+
+
+def _runtime(*, require_keys: bool = True) -> Runtime:
+    settings = _settings(require_keys=require_keys)
+    from deferredrev.logs import configure_logging
+
+    runtime = build_runtime(settings)
+    configure_logging(runtime.secrets)
+    return runtime
+
+
+def serve(args: argparse.Namespace) -> int:
+    from deferredrev.server import run_server
+
+    settings = _settings()
+    settings.require_for_serve()
+    return run_server(settings)
+
+
+def demo(args: argparse.Namespace) -> int:
+    from deferredrev.demo import run_demo
+
+    return run_demo(quiet=args.quiet)
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    from deferredrev.sandbox.serve import serve_sandboxes
+
+    return serve_sandboxes(intuit_port=args.intuit_port, slack_port=args.slack_port)
+
+
+def contracts_import(args: argparse.Namespace) -> int:
+    from deferredrev.services.contracts import ContractImportError, import_contracts_csv
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error.__class__.__name__
+        raise CommandError(f"cannot read {path}: {reason}") from None
+    runtime = _runtime()
+    try:
+        db.upgrade(runtime.engine)
+        result = import_contracts_csv(runtime.sessions, runtime.clock, team_id=args.team, text=text, actor="cli")
+    except ContractImportError as error:
+        print(f"{path}: nothing imported, {len(error.errors)} problem(s):", file=sys.stderr)
+        for problem in error.errors:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.close()
+    print(f"{path}: imported {result.created} new and updated {result.updated} contract(s) for team {args.team}")
+    return 0
+
+
+def contracts_export(args: argparse.Namespace) -> int:
+    from deferredrev.services.contracts import export_contracts_csv
+
+    runtime = _runtime()
+    try:
+        sys.stdout.write(export_contracts_csv(runtime.sessions, team_id=args.team, period=args.period))
+    finally:
+        runtime.close()
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(require_keys=False)
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.upgrade(engine)
+    finally:
+        engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+def keys_generate(args: argparse.Namespace) -> int:
+    key_id = args.id or f"k{datetime.now(UTC):%Y%m%d}"
+    print(generate_key(key_id))
+    print(
+        "Put it first in DEFERREDREV_ENCRYPTION_KEYS (keep older keys after it), restart, "
+        "then run `deferredrev keys rotate`.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def keys_rotate(args: argparse.Namespace) -> int:
+    runtime = _runtime()
+    try:
+        with runtime.sessions.begin() as session:
+            touched = runtime.tokens.rotate_all(session)
+            audit(session, action="keys.rotate", now=runtime.clock.now(), actor="cli", rows=touched)
+    finally:
+        runtime.close()
+    print(f"re-encrypted {touched} connection(s) under key {runtime.vault.primary_key_id!r}")
+    return 0
+
+
+def plan_set(args: argparse.Namespace) -> int:
+    settings = _settings(require_keys=False)
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.upgrade(engine)
+        with db.make_session_factory(engine).begin() as session:
+            now = datetime.now(UTC)
+            set_plan(session, args.team, Plan(args.plan), now=now)
+            audit(session, action="plan.set", now=now, team_id=args.team, actor="cli", plan=args.plan)
+    finally:
+        engine.dispose()
+    print(f"workspace {args.team} is now on the {args.plan} plan")
+    return 0

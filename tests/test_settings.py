@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from deferredrev.settings import Plan, QboEnvironment, Settings, SettingsError, parse_encryption_keys
+from tests.conftest import key_env, make_key
+
+
+def test_defaults_follow_the_design() -> None:
+    settings = Settings.from_env({"DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1"))})
+    assert settings.database_url == "sqlite:///deferredrev.db"
+    assert settings.port == 3000
+    assert settings.public_url == "http://localhost:3000"
+    assert settings.qbo_redirect_uri == "http://localhost:3000/qbo/callback"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.qbo_environment is QboEnvironment.SANDBOX
+    assert settings.default_plan is Plan.GROWTH
+
+
+def test_redirect_uri_follows_public_url() -> None:
+    env = {"DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1")), "PUBLIC_URL": "https://revrec.example.com/"}
+    assert Settings.from_env(env).qbo_redirect_uri == "https://revrec.example.com/qbo/callback"
+
+
+def test_missing_key_fails_fast_with_instructions() -> None:
+    with pytest.raises(SettingsError, match="deferredrev keys generate"):
+        Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("k1:" + "QUJD", "decodes to 3 bytes"),
+        ("k1:not base64!!", "not valid base64"),
+        ("nocolon", "id:base64key"),
+        ("bad id!:AAAA", "id:base64key"),
+    ],
+)
+def test_malformed_keys_are_refused_without_echoing_them(raw: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as caught:
+        parse_encryption_keys(raw)
+    secret_part = raw.partition(":")[2]
+    if len(secret_part) > 3:
+        assert secret_part not in str(caught.value)
+
+
+def test_duplicate_key_ids_are_refused() -> None:
+    key = make_key("k1")
+    with pytest.raises(SettingsError, match="appears twice"):
+        parse_encryption_keys(key_env(key, key))
+
+
+def test_first_key_is_primary() -> None:
+    keys = parse_encryption_keys(key_env(make_key("new"), make_key("old")))
+    assert [k.key_id for k in keys] == ["new", "old"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "http", "PORT must be a number"),
+        ("QBO_ENVIRONMENT", "staging", "sandbox, production"),
+        ("DEFERREDREV_DEFAULT_PLAN", "gold", "starter, growth, scale"),
+        ("PUBLIC_URL", "localhost:3000", "PUBLIC_URL must be an http"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN should start with xoxb-"),
+        ("DEFERREDREV_ADMINS", "U123ABC,alice", "not valid: alice"),
+    ],
+)
+def test_malformed_values_name_the_variable(name: str, value: str, message: str) -> None:
+    env = {"DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1")), name: value}
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_settings_repr_hides_secrets() -> None:
+    env = {
+        "DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1")),
+        "SLACK_SIGNING_SECRET": "canary-signing-secret-123",
+        "QBO_CLIENT_SECRET": "canary-qbo-secret-456",
+        "SLACK_BOT_TOKEN": "xoxb-canary-789",
+    }
+    settings = Settings.from_env(env)
+    shown = repr(settings)
+    for secret in ("canary-signing-secret-123", "canary-qbo-secret-456", "xoxb-canary-789"):
+        assert secret not in shown
+        assert secret in settings.secret_values()
+
+
+def test_serve_requirements() -> None:
+    settings = Settings.from_env({"DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1"))})
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        settings.require_for_serve()
