@@ -10,11 +10,23 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from deferredrev import commands
 from deferredrev.settings import SettingsError
 
+if TYPE_CHECKING:
+    from deferredrev.runtime import Runtime
+    from deferredrev.wiring import Application
+
 Handler = Callable[[argparse.Namespace], int]
+
+
+def build_application(runtime: Runtime) -> Application:
+    """settings -> engine -> services -> Bolt app -> web app (the scheduler is started by whoever serves)."""
+    from deferredrev.wiring import wire
+
+    return wire(runtime)
 
 
 def build_parser() -> argparse.ArgumentParser:

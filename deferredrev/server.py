@@ -1,4 +1,6 @@
-"""Serving: the WSGI app under waitress (a production server), started from `deferredrev serve` or in-process by tests."""
+"""Serving: the WSGI app under waitress (a production server), started by `deferredrev serve` or in-process by
+tests and the demo. With ``SLACK_APP_TOKEN`` Slack traffic arrives over Socket Mode and HTTP serves only the
+QuickBooks pages and health checks."""
 
 from __future__ import annotations
 
@@ -7,59 +9,91 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
 from waitress.server import create_server
 
 from deferredrev.logs import configure_logging
 from deferredrev.runtime import Runtime, build_runtime
+from deferredrev.scheduler import Job, start_scheduler
 from deferredrev.settings import Settings
-from deferredrev.web.app import create_web_app
+from deferredrev.wiring import Application, wire
 
 logger = logging.getLogger(__name__)
+
+HTTP_THREADS = 16
 
 
 @dataclass
 class RunningServer:
-    """A service listening on loopback in a background thread (used by tests and the demo)."""
+    """A service listening on loopback in a background thread (tests and the demo)."""
 
     url: str
-    runtime: Runtime
-    web: Flask
+    app: Application
     _server: Any
     _thread: threading.Thread
+    _stopping: threading.Event
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.runtime
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.close()
         self._thread.join(timeout=5)
-        self.runtime.close()
+        self.app.close()
+        self.app.runtime.close()
 
 
-def build_web_app(runtime: Runtime) -> Flask:
-    return create_web_app(runtime)
+TOKEN_SWEEP_SECONDS = 60.0
+
+
+def background_jobs(app: Application) -> list[Job]:
+    return [Job("token-sweep", app.lifecycle.sweep, TOKEN_SWEEP_SECONDS)]
 
 
 def start_in_background(runtime: Runtime, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> RunningServer:
-    web = build_web_app(runtime)
+    app = wire(runtime)
     server = create_server(
-        web, host=host, port=port, threads=threads, ident="deferredrev", clear_untrusted_proxy_headers=True
+        app.web, host=host, port=port, threads=threads, ident="deferredrev", clear_untrusted_proxy_headers=True
     )
-    thread = threading.Thread(target=server.run, name="deferredrev-http", daemon=True)
+    stopping = threading.Event()
+    thread = threading.Thread(target=_serve_until_stopped, args=(server, stopping), name="deferredrev-http", daemon=True)
     thread.start()
     return RunningServer(
-        url=f"http://{host}:{server.effective_port}", runtime=runtime, web=web, _server=server, _thread=thread
+        url=f"http://{host}:{server.effective_port}", app=app, _server=server, _thread=thread, _stopping=stopping
     )
+
+
+def _serve_until_stopped(server: Any, stopping: threading.Event) -> None:
+    try:
+        server.run()
+    except (OSError, ValueError):
+        if not stopping.is_set():
+            raise  # closing the sockets from another thread ends waitress's loop with these; anything else is real
 
 
 def run_server(settings: Settings) -> int:
     runtime = build_runtime(settings, migrate=settings.database_url.startswith("sqlite"))
     configure_logging(runtime.secrets)
-    web = build_web_app(runtime)
-    server = create_server(web, host="0.0.0.0", port=settings.port, threads=16, ident="deferredrev")
-    logger.info("serving on port %s", server.effective_port)
+    app = wire(runtime)
+    socket_mode = None
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_mode = SocketModeHandler(app.bolt, settings.slack_app_token)
+        socket_mode.connect()  # type: ignore[no-untyped-call]
+        logger.info("Slack over Socket Mode")
+    scheduler = start_scheduler(background_jobs(app))
+    server = create_server(app.web, host="0.0.0.0", port=settings.port, threads=HTTP_THREADS, ident="deferredrev")
+    logger.info("serving HTTP on port %s", server.effective_port)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        scheduler.shutdown(wait=False)
+        if socket_mode is not None:
+            socket_mode.close()  # type: ignore[no-untyped-call]
+        app.close()
         runtime.close()
     return 0

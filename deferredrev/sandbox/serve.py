@@ -9,8 +9,8 @@ def serve_sandboxes(*, intuit_port: int, slack_port: int) -> int:
     from deferredrev.sandbox.intuit import IntuitSandbox
     from deferredrev.sandbox.slack import SlackSandbox
 
-    intuit = IntuitSandbox(port=intuit_port).start()  # type: ignore[call-arg]
-    slack = SlackSandbox(signing_secret="sandbox-signing-secret", port=slack_port).start()  # type: ignore[call-arg]
+    intuit = IntuitSandbox(port=intuit_port).start()
+    slack = SlackSandbox(signing_secret="sandbox-signing-secret", port=slack_port).start()
     print(f"Sandbox Intuit: {intuit.url} (client id {intuit.client_id})")
     print(f"Sandbox Slack Web API: {slack.api_url}")
     try:

@@ -1,0 +1,106 @@
+"""Builds the Bolt app: one workspace (bot token), many (OAuth install with slack_sdk's SQLAlchemy stores), or
+Socket Mode. Listeners get their dependencies from Bolt's context; one error handler answers every failure."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine
+
+from deferredrev.bot.blocks import messages
+from deferredrev.bot.deps import BotDeps, deps_middleware
+from deferredrev.bot.listeners import register_listeners
+from deferredrev.bot.listeners.replies import user_id_of
+from deferredrev.qbo.errors import QboError
+from deferredrev.services.qbo_access import ConnectionExpiredError, NotConnectedError
+from deferredrev.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "files:read", "files:write"]
+LISTENER_THREADS = 16
+
+
+def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine) -> App:
+    common: dict[str, Any] = {
+        "signing_secret": settings.slack_signing_secret or "",
+        "request_verification_enabled": bool(settings.slack_signing_secret) or settings.slack_app_token is None,
+        "listener_executor": ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
+        "process_before_response": False,
+    }
+    if settings.multi_workspace:
+        installations = installation_store(settings, engine)
+        app = App(
+            client=WebClient(base_url=settings.slack_api_url),
+            installation_store=installations,
+            oauth_settings=OAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                scopes=BOT_SCOPES,
+                installation_store=installations,
+                state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
+                redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
+                install_path="/slack/install",
+                redirect_uri_path="/slack/oauth_redirect",
+            ),
+            **common,
+        )
+    else:
+        app = App(client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), **common)
+    app.use(deps_middleware(deps))
+    register_listeners(app)
+    app.error(handle_error)
+    return app
+
+
+def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
+    return SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=engine)
+
+
+def client_for_team_factory(settings: Settings, engine: Engine) -> Any:
+    """How background work (alerts, posting progress) gets a Slack client for a workspace."""
+    if not settings.multi_workspace:
+        single = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        return lambda team_id: single
+    store = installation_store(settings, engine)
+
+    def client_for(team_id: str) -> WebClient | None:
+        bot = store.find_bot(enterprise_id=None, team_id=team_id)
+        return WebClient(token=bot.bot_token, base_url=settings.slack_api_url) if bot and bot.bot_token else None
+
+    return client_for
+
+
+def user_message_for(error: Exception, reference: str) -> str:
+    if isinstance(error, ConnectionExpiredError):
+        return "The QuickBooks connection has expired. An admin can run `/deferredrev reconnect`; nothing else changed."
+    if isinstance(error, NotConnectedError):
+        return f"{error}. An admin can run `/deferredrev connect`."
+    if isinstance(error, QboError):
+        return f"{error.user_message} (reference {reference})"
+    return f"Something went wrong on our side (reference {reference}). Please try again; nothing was posted to QuickBooks."
+
+
+def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
+    reference = uuid.uuid4().hex[:8]
+    logger.error("listener failed (reference %s): %s", reference, error.__class__.__name__, exc_info=error)
+    text = user_message_for(error, reference)
+    blocks = messages.error_message(text)[1]
+    try:
+        if body.get("response_url") and context.respond is not None:
+            context.respond(text=text, blocks=blocks, response_type="ephemeral")
+        elif body.get("user") or body.get("user_id"):
+            client = context.client
+            if client is not None:
+                client.chat_postMessage(channel=user_id_of(body), text=text, blocks=blocks)
+    except (SlackApiError, ValueError) as reply_error:
+        logger.warning("could not tell the user about error %s: %s", reference, reply_error.__class__.__name__)

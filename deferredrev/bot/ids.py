@@ -1,0 +1,44 @@
+"""Every action, block and callback id the app renders or listens for, in one place."""
+
+from __future__ import annotations
+
+COMMAND = "/deferredrev"
+
+# actions
+CONNECT_BUTTON = "qbo_connect"  # asks for a fresh connect link
+CONNECT_LINK = "qbo_connect_link"  # a URL button; Slack still sends block_actions, which we ack
+RECONNECT_BUTTON = "qbo_reconnect"  # asks for a fresh reconnect link
+OPEN_MAPPINGS = "open_mappings"
+OPEN_SETTINGS = "open_settings"
+DISCONNECT_ASK = "disconnect_ask"
+DISCONNECT_CONFIRM = "disconnect_confirm"
+DISCONNECT_CANCEL = "disconnect_cancel"
+OPEN_IMPORT = "open_contracts_import"
+HELP_LINK = "help_link"
+
+# modals
+MAPPINGS_VIEW = "mappings_modal"
+SETTINGS_VIEW = "settings_modal"
+IMPORT_VIEW = "contracts_import_modal"
+
+# mapping inputs
+DEFERRED_BLOCK = "deferred_revenue_block"
+DEFERRED_SELECT = "deferred_revenue_select"
+REVENUE_BLOCK = "revenue_block"
+REVENUE_SELECT = "revenue_select"
+
+# settings inputs
+APPROVERS_BLOCK = "approvers_block"
+APPROVERS_INPUT = "approvers_input"
+FOUR_EYES_BLOCK = "four_eyes_block"
+FOUR_EYES_INPUT = "four_eyes_input"
+ALERT_CHANNEL_BLOCK = "alert_channel_block"
+ALERT_CHANNEL_INPUT = "alert_channel_input"
+POSTING_MODE_BLOCK = "posting_mode_block"
+POSTING_MODE_INPUT = "posting_mode_input"
+CUTOVER_BLOCK = "cutover_block"
+CUTOVER_INPUT = "cutover_input"
+
+# contract import inputs
+IMPORT_FILE_BLOCK = "contracts_file_block"
+IMPORT_FILE_INPUT = "contracts_file_input"

@@ -1,0 +1,80 @@
+"""`/deferredrev <subcommand>`: ack at once, then answer ephemerally (or open a modal with the trigger)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from deferredrev.bot import ids
+from deferredrev.bot.blocks import messages
+from deferredrev.bot.blocks.messages import Message
+from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.listeners import flows
+
+Subcommand = Callable[[BotDeps, WebClient, dict[str, Any], str], Message | None]
+
+
+def register(app: App) -> None:
+    app.command(ids.COMMAND)(handle_command)
+
+
+def handle_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
+    ack()
+    name, _, rest = (command.get("text") or "").strip().partition(" ")
+    handler = SUBCOMMANDS.get(name.lower())
+    if handler is None:
+        text, blocks = (
+            messages.help_message(unknown=name or None) if name and name.lower() != "help" else messages.help_message()
+        )
+        respond(text=text, blocks=blocks, response_type="ephemeral")
+        return
+    answer = handler(deps, client, command, rest.strip())
+    if answer is not None:
+        text, blocks = answer
+        respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+def _status(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
+    return flows.status_message(deps, command["team_id"])
+
+
+def _connect(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
+    return flows.connect_message(deps, client, command["team_id"], command["user_id"], reconnect=False)
+
+
+def _reconnect(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
+    return flows.connect_message(deps, client, command["team_id"], command["user_id"], reconnect=True)
+
+
+def _mappings(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
+    return flows.open_mappings(
+        deps, client, trigger_id=command["trigger_id"], team_id=command["team_id"], user_id=command["user_id"]
+    )
+
+
+def _settings(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
+    return flows.open_settings(
+        deps,
+        client,
+        trigger_id=command["trigger_id"],
+        team_id=command["team_id"],
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id"),
+    )
+
+
+def _disconnect(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
+    return flows.disconnect_message(deps, client, command["team_id"], command["user_id"])
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "status": _status,
+    "connect": _connect,
+    "reconnect": _reconnect,
+    "mappings": _mappings,
+    "settings": _settings,
+    "disconnect": _disconnect,
+}

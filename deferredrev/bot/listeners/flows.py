@@ -1,0 +1,112 @@
+"""The steps behind commands and buttons, shared by both (e.g. "connect" from `/deferredrev connect` or App Home)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from deferredrev.bot.blocks import messages, modals
+from deferredrev.bot.blocks.home import ActivityLine, home_view
+from deferredrev.bot.blocks.messages import Message
+from deferredrev.bot.deps import BotDeps
+from deferredrev.qbo.errors import QboError
+from deferredrev.storage.repositories import audit_trail
+
+logger = logging.getLogger(__name__)
+
+ACTIVITY_WORDS = {
+    "connect.completed": "QuickBooks connected",
+    "connection.disconnected": "QuickBooks disconnected",
+    "connection.expired": "QuickBooks connection expired",
+    "mappings.saved": "Account mappings saved",
+    "settings.saved": "Settings saved",
+    "contracts.import": "Contracts imported",
+    "preview.posted": "Preview posted",
+    "preview.approved": "Preview approved",
+    "preview.rejected": "Preview rejected",
+    "entries.posted": "Entries posted to QuickBooks",
+}
+
+
+def connect_message(deps: BotDeps, client: WebClient, team_id: str, user_id: str, *, reconnect: bool) -> Message:
+    if not deps.admins.is_admin(client, team_id, user_id):
+        return messages.admin_only("connect QuickBooks")
+    settings = deps.workspaces.settings(team_id)
+    if not settings.plan.allows_quickbooks:
+        return messages.plan_required(settings.plan.value)
+    status = deps.connections.status(team_id)
+    if status.status == "connected" and not reconnect:
+        return messages.already_connected(status.company_name or "QuickBooks")
+    ticket = deps.connections.connect_ticket(team_id, user_id)
+    return messages.connect_prompt(deps.connect_url(ticket), reconnect=reconnect or status.status != "not_connected")
+
+
+def status_message(deps: BotDeps, team_id: str) -> Message:
+    return messages.status_message(
+        deps.connections.status(team_id), deps.mappings.current(team_id), deps.workspaces.settings(team_id)
+    )
+
+
+def open_mappings(deps: BotDeps, client: WebClient, *, trigger_id: str, team_id: str, user_id: str) -> Message | None:
+    """Open the mappings modal; return a message instead when the user can't (not admin, not connected)."""
+    if not deps.admins.is_admin(client, team_id, user_id):
+        return messages.admin_only("change account mappings")
+    status = deps.connections.status(team_id)
+    if status.status == "expired":
+        return messages.connection_expired("read your chart of accounts")
+    if status.status != "connected" or status.realm_id is None:
+        return messages.not_connected("read your chart of accounts")
+    view = modals.mappings_modal(
+        status.company_name or "QuickBooks", deps.mappings.current(team_id), realm_id=status.realm_id
+    )
+    client.views_open(trigger_id=trigger_id, view=view)
+    warm_chart(deps, team_id)
+    return None
+
+
+def warm_chart(deps: BotDeps, team_id: str) -> None:
+    """Load the chart into the cache while the person looks at the modal, so type-ahead answers from memory."""
+    try:
+        deps.mappings.chart(team_id)
+    except QboError as error:
+        logger.warning("could not preload the chart of accounts for %s: %s", team_id, error.__class__.__name__)
+
+
+def open_settings(
+    deps: BotDeps, client: WebClient, *, trigger_id: str, team_id: str, user_id: str, channel_id: str | None
+) -> Message | None:
+    if not deps.admins.is_admin(client, team_id, user_id):
+        return messages.admin_only("change settings")
+    view = modals.settings_modal(deps.workspaces.settings(team_id))
+    view["private_metadata"] = json.dumps({"channel_id": channel_id})
+    client.views_open(trigger_id=trigger_id, view=view)
+    return None
+
+
+def disconnect_message(deps: BotDeps, client: WebClient, team_id: str, user_id: str) -> Message:
+    if not deps.admins.is_admin(client, team_id, user_id):
+        return messages.admin_only("disconnect QuickBooks")
+    status = deps.connections.status(team_id)
+    if status.status in ("not_connected", "disconnected"):
+        return messages.error_message("QuickBooks isn't connected, so there is nothing to disconnect.")
+    return messages.disconnect_confirm(status.company_name or "QuickBooks")
+
+
+def publish_home(deps: BotDeps, client: WebClient, team_id: str, user_id: str) -> None:
+    with deps.sessions() as session:
+        events = audit_trail(session, team_id, limit=40)
+    activity = [ActivityLine(e.created_at, ACTIVITY_WORDS[e.action]) for e in events if e.action in ACTIVITY_WORDS]
+    view = home_view(
+        deps.connections.status(team_id),
+        deps.mappings.current(team_id),
+        deps.workspaces.settings(team_id),
+        is_admin=deps.admins.is_admin(client, team_id, user_id),
+        activity=activity,
+    )
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as error:
+        logger.warning("could not publish App Home for %s: %s", user_id, error.response.get("error"))

@@ -1,0 +1,85 @@
+"""Modal submissions: validate, answer field errors in the modal, save, confirm."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from deferredrev.bot import ids
+from deferredrev.bot.blocks import messages
+from deferredrev.bot.blocks.modals import parse_settings_state, selected_account
+from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.listeners.replies import metadata_of, team_id_of, user_id_of
+from deferredrev.qbo.errors import QboError, QboNotFoundError
+from deferredrev.services.mappings import MappingError, Role
+from deferredrev.services.qbo_access import NotConnectedError
+
+logger = logging.getLogger(__name__)
+
+ROLE_BLOCKS = {Role.DEFERRED_REVENUE: ids.DEFERRED_BLOCK, Role.REVENUE: ids.REVENUE_BLOCK}
+
+
+def register(app: App) -> None:
+    app.view(ids.MAPPINGS_VIEW)(mappings_submitted)
+    app.view(ids.SETTINGS_VIEW)(settings_submitted)
+
+
+def mappings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps) -> None:
+    team_id, user_id = team_id_of(body), user_id_of(body)
+    if not deps.admins.is_admin(client, team_id, user_id):
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: "Only DeferredRev admins can change account mappings."})
+        return
+    state = view.get("state", {})
+    deferred = selected_account(state, ids.DEFERRED_BLOCK, ids.DEFERRED_SELECT)
+    revenue = selected_account(state, ids.REVENUE_BLOCK, ids.REVENUE_SELECT)
+    if deferred is None or revenue is None:
+        missing = ids.DEFERRED_BLOCK if deferred is None else ids.REVENUE_BLOCK
+        ack(response_action="errors", errors={missing: "Choose an account."})
+        return
+    try:
+        mapping = deps.mappings.save(team_id, deferred_revenue_id=deferred, revenue_id=revenue, user_id=user_id)
+    except MappingError as error:
+        ack(response_action="errors", errors={ROLE_BLOCKS[error.role]: str(error)})
+        return
+    except QboNotFoundError:
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: "That account no longer exists in QuickBooks."})
+        return
+    except NotConnectedError as error:
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: f"{error} — reconnect QuickBooks first."})
+        return
+    except QboError as error:
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: error.user_message})
+        return
+    ack()
+    text = f"Account mappings saved: Deferred Revenue → {mapping.deferred_revenue_name}; Revenue → {mapping.revenue_name}."
+    _dm(client, user_id, text)
+
+
+def settings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps) -> None:
+    team_id, user_id = team_id_of(body), user_id_of(body)
+    if not deps.admins.is_admin(client, team_id, user_id):
+        ack(response_action="errors", errors={ids.APPROVERS_BLOCK: "Only DeferredRev admins can change settings."})
+        return
+    values = parse_settings_state(view.get("state", {}))
+    deps.workspaces.update(team_id, user_id=user_id, **values)
+    ack()
+    channel = metadata_of(view).get("channel_id")
+    text, blocks = messages.error_message("Settings saved.")
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
+        else:
+            client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+    except SlackApiError as error:
+        logger.info("could not confirm settings to %s: %s", user_id, error.response.get("error"))
+
+
+def _dm(client: WebClient, user_id: str, text: str) -> None:
+    try:
+        client.chat_postMessage(channel=user_id, text=text, blocks=messages.error_message(text)[1])
+    except SlackApiError as error:
+        logger.info("could not DM %s: %s", user_id, error.response.get("error"))

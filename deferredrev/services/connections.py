@@ -1,0 +1,341 @@
+"""Connecting a workspace to QuickBooks: the OAuth flow, status, disconnect (from Slack or from inside QBO).
+
+The flow: a Slack button opens ``/qbo/connect?t=<ticket>``; :meth:`ConnectionService.begin` checks the ticket and
+stores a one-time, expiring ``state`` (hashed) bound to the browser by a cookie nonce (hashed), then sends the
+browser to Intuit. :meth:`ConnectionService.complete` consumes the state (deleting it in the same transaction, so a
+replayed callback changes nothing), exchanges the code exactly once, fetches the company name and stores the
+encrypted tokens. Reconnecting keeps mappings, contracts and history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from deferredrev.clock import Clock
+from deferredrev.qbo.errors import AccessDeniedError, InvalidGrantError, OAuthCallbackError, QboError
+from deferredrev.qbo.models import TokenSet
+from deferredrev.qbo.oauth import IntuitOAuth, parse_callback
+from deferredrev.services.ports import ConnectedNotice, Notifier
+from deferredrev.services.qbo_access import QboGateway, to_new_tokens
+from deferredrev.services.tickets import TicketError, TicketSigner
+from deferredrev.settings import Plan
+from deferredrev.storage.db import SessionFactory
+from deferredrev.storage.models import AccountMapping, ConnectionStatus, OAuthState, QboConnection, Workspace
+from deferredrev.storage.repositories import audit, connection_for, get_or_create_workspace
+from deferredrev.storage.tokens import TokenStore
+
+logger = logging.getLogger(__name__)
+
+STATE_LIFETIME = timedelta(minutes=10)
+
+
+class ConnectOutcome(StrEnum):
+    CONNECTED = "connected"
+    RECONNECTED = "reconnected"
+    DENIED = "denied"
+    NOT_ADMIN = "not_admin"
+    EXPIRED_LINK = "expired_link"
+    USED_LINK = "used_link"
+    WRONG_BROWSER = "wrong_browser"
+    INTUIT_ERROR = "intuit_error"
+    PLAN = "plan"
+
+
+class ConnectFlowError(Exception):
+    """The connect flow stopped; ``outcome`` picks the page shown and the Slack message sent."""
+
+    def __init__(self, outcome: ConnectOutcome, message: str, *, team_id: str | None = None, user_id: str | None = None):
+        super().__init__(message)
+        self.outcome = outcome
+        self.team_id = team_id
+        self.user_id = user_id
+
+
+@dataclass(frozen=True)
+class ConsumedState:
+    team_id: str
+    user_id: str
+    browser_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ConnectStart:
+    authorize_url: str
+    browser_nonce: str
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    outcome: ConnectOutcome
+    team_id: str
+    company_name: str
+    previous_company: str | None
+
+
+@dataclass(frozen=True)
+class ConnectionStatusView:
+    status: str  # connected | expired | disconnected | not_connected
+    company_name: str | None
+    realm_id: str | None
+    since: datetime | None
+    reason: str | None
+    refresh_expires_at: datetime | None
+    hard_expires_at: datetime | None
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class ConnectionService:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        tokens: TokenStore,
+        oauth: IntuitOAuth,
+        gateway: QboGateway,
+        tickets: TicketSigner,
+        notifier: Notifier,
+        clock: Clock,
+        default_plan: Plan,
+    ) -> None:
+        self._sessions = sessions
+        self._tokens = tokens
+        self._oauth = oauth
+        self._gateway = gateway
+        self._tickets = tickets
+        self._notifier = notifier
+        self._clock = clock
+        self._default_plan = default_plan
+
+    def connect_ticket(self, team_id: str, user_id: str) -> str:
+        return self._tickets.issue(team_id, user_id, now=self._clock.now())
+
+    def begin(self, ticket: str) -> ConnectStart:
+        now = self._clock.now()
+        try:
+            verified = self._tickets.verify(ticket, now=now)
+        except TicketError as error:
+            raise ConnectFlowError(ConnectOutcome.EXPIRED_LINK, str(error)) from None
+        state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._sessions.begin() as session:
+            workspace = get_or_create_workspace(session, verified.team_id, default_plan=self._default_plan, now=now)
+            if not Plan(workspace.plan).allows_quickbooks:
+                raise ConnectFlowError(
+                    ConnectOutcome.PLAN, "QuickBooks needs the Growth plan or above", team_id=verified.team_id
+                )
+            session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+            session.add(
+                OAuthState(
+                    state_hash=_sha256(state),
+                    team_id=verified.team_id,
+                    user_id=verified.user_id,
+                    browser_hash=_sha256(nonce),
+                    expires_at=now + STATE_LIFETIME,
+                    created_at=now,
+                )
+            )
+            audit(session, action="connect.started", now=now, team_id=verified.team_id, actor=verified.user_id)
+        return ConnectStart(authorize_url=self._oauth.authorization_url(state), browser_nonce=nonce)
+
+    def complete(self, query: dict[str, str], browser_nonce: str | None) -> ConnectResult:
+        state_row = self._consume_state(query.get("state", ""), browser_nonce)
+        team_id, user_id = state_row.team_id, state_row.user_id
+        try:
+            callback = parse_callback(query)
+        except AccessDeniedError:
+            message = "QuickBooks access was not granted. Only a QuickBooks company admin can connect DeferredRev."
+            self._notifier.connect_failed(team_id, user_id, message)
+            raise ConnectFlowError(ConnectOutcome.DENIED, message, team_id=team_id, user_id=user_id) from None
+        except OAuthCallbackError as error:
+            message = f"QuickBooks did not complete the connection ({error.code})." if hasattr(error, "code") else str(error)
+            self._notifier.connect_failed(team_id, user_id, message)
+            raise ConnectFlowError(ConnectOutcome.INTUIT_ERROR, message, team_id=team_id, user_id=user_id) from None
+        try:
+            token_set = self._oauth.exchange_code(callback.code, callback.realm_id)
+        except (InvalidGrantError, QboError) as error:
+            message = "QuickBooks refused the sign-in code. Start again from Slack with /deferredrev connect."
+            logger.warning("code exchange failed for team %s: %s", team_id, error.__class__.__name__)
+            self._notifier.connect_failed(team_id, user_id, message)
+            raise ConnectFlowError(ConnectOutcome.INTUIT_ERROR, message, team_id=team_id, user_id=user_id) from None
+        return self._store_connection(team_id, user_id, callback.realm_id, token_set)
+
+    def _consume_state(self, state: str, browser_nonce: str | None) -> ConsumedState:
+        """Delete the state row (first use wins), then judge it: expired or from another browser is refused."""
+        now = self._clock.now()
+        if not state:
+            raise ConnectFlowError(ConnectOutcome.USED_LINK, "This QuickBooks sign-in link is missing its state.")
+        with self._sessions.begin() as session:
+            row = session.get(OAuthState, _sha256(state), with_for_update=True)
+            if row is None:
+                consumed = None
+            else:
+                consumed = ConsumedState(row.team_id, row.user_id, row.browser_hash, row.expires_at)
+                session.delete(row)
+        if consumed is None:
+            raise ConnectFlowError(ConnectOutcome.USED_LINK, "This QuickBooks sign-in link was already used or is unknown.")
+        if consumed.expires_at < now:
+            raise ConnectFlowError(
+                ConnectOutcome.EXPIRED_LINK, "This QuickBooks sign-in link expired.", team_id=consumed.team_id
+            )
+        if browser_nonce is None or not secrets.compare_digest(_sha256(browser_nonce), consumed.browser_hash):
+            with self._sessions.begin() as session:
+                audit(session, action="connect.wrong_browser", now=now, team_id=consumed.team_id, actor=consumed.user_id)
+            raise ConnectFlowError(
+                ConnectOutcome.WRONG_BROWSER,
+                "Finish connecting in the same browser that started it.",
+                team_id=consumed.team_id,
+                user_id=consumed.user_id,
+            )
+        return consumed
+
+    def _store_connection(self, team_id: str, user_id: str, realm_id: str, token_set: TokenSet) -> ConnectResult:
+        company = self._company_name(team_id, realm_id, token_set)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            connection = connection_for(session, team_id, for_update=True)
+            previous_company = None
+            reconnected = connection is not None
+            if connection is None:
+                connection = QboConnection(team_id=team_id, realm_id=realm_id, version=0, created_at=now)
+                session.add(connection)
+            elif connection.realm_id != realm_id:
+                previous_company = connection.company_name or connection.realm_id
+            connection.realm_id = realm_id
+            connection.company_name = company
+            connection.status = ConnectionStatus.CONNECTED.value
+            connection.status_reason = None
+            connection.connected_by = user_id
+            connection.connected_at = now
+            connection.last_alert = None
+            connection.hard_expires_at = None
+            self._tokens.seal(connection, to_new_tokens(token_set), now=now)
+            audit(
+                session,
+                action="connect.completed",
+                now=now,
+                team_id=team_id,
+                actor=user_id,
+                realm_id=realm_id,
+                reconnected=reconnected,
+                company_changed=previous_company is not None,
+            )
+        notice = ConnectedNotice(team_id, user_id, company, realm_id, reconnected, previous_company)
+        self._notifier.connected(notice)
+        outcome = ConnectOutcome.RECONNECTED if reconnected else ConnectOutcome.CONNECTED
+        return ConnectResult(outcome=outcome, team_id=team_id, company_name=company, previous_company=previous_company)
+
+    def _company_name(self, team_id: str, realm_id: str, token_set: TokenSet) -> str:
+        client = self._gateway.client_with_token(realm_id, token_set.access_token)
+        try:
+            return client.company_info().company_name
+        except QboError as error:
+            logger.warning("could not read company name for team %s: %s", team_id, error.__class__.__name__)
+            return f"QuickBooks company {realm_id}"
+
+    def status(self, team_id: str) -> ConnectionStatusView:
+        with self._sessions() as session:
+            connection = connection_for(session, team_id)
+        if connection is None:
+            return ConnectionStatusView("not_connected", None, None, None, None, None, None)
+        return ConnectionStatusView(
+            status=connection.status,
+            company_name=connection.company_name,
+            realm_id=connection.realm_id,
+            since=connection.connected_at if connection.status == "connected" else connection.updated_at,
+            reason=connection.status_reason,
+            refresh_expires_at=connection.refresh_expires_at,
+            hard_expires_at=connection.hard_expires_at,
+        )
+
+    def disconnect(self, team_id: str, *, user_id: str | None, channel_id: str | None, notify: bool = True) -> str | None:
+        """Forget the tokens and revoke them at Intuit; keep everything else. Returns the company name, or None."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            connection = connection_for(session, team_id, for_update=True)
+            if connection is None or connection.status == ConnectionStatus.DISCONNECTED.value:
+                return None
+            stored = self._tokens.open(connection)
+            company = connection.company_name or connection.realm_id
+            self._tokens.forget(connection)
+            connection.status = ConnectionStatus.DISCONNECTED.value
+            connection.status_reason = "disconnected from Slack"
+            connection.updated_at = now
+            audit(session, action="connection.disconnected", now=now, team_id=team_id, actor=user_id or "system")
+            targets = self._disconnect_targets(session, team_id, channel_id, connection.connected_by)
+        if stored is not None:
+            self._revoke_quietly(team_id, stored.refresh_token)
+        if notify:
+            self._notifier.disconnected(team_id, targets, user_id, company)
+        return company
+
+    @staticmethod
+    def _disconnect_targets(session: Session, team_id: str, channel_id: str | None, connected_by: str | None) -> list[str]:
+        if channel_id:
+            return [channel_id]
+        workspace = session.get(Workspace, team_id)
+        targets = [t for t in (workspace.alert_channel if workspace else None, connected_by) if t]
+        return list(dict.fromkeys(targets))
+
+    def _revoke_quietly(self, team_id: str, token: str) -> None:
+        try:
+            self._oauth.revoke(token)
+        except QboError as error:
+            logger.warning("revoke at Intuit failed for team %s (%s); tokens are forgotten anyway", team_id, error)
+
+    def disconnected_from_quickbooks(self, realm_id: str) -> list[str]:
+        """Intuit's disconnect landing: believe it only if Intuit now refuses our tokens for that company."""
+        with self._sessions() as session:
+            teams = session.scalars(
+                select(QboConnection.team_id).where(
+                    QboConnection.realm_id == realm_id, QboConnection.status == ConnectionStatus.CONNECTED.value
+                )
+            ).all()
+        gone: list[str] = []
+        for team_id in teams:
+            if self._connection_is_dead(team_id, realm_id):
+                self._forget_after_remote_disconnect(team_id)
+                gone.append(team_id)
+        return gone
+
+    def _connection_is_dead(self, team_id: str, realm_id: str) -> bool:
+        from deferredrev.services.qbo_access import NotConnectedError
+
+        try:
+            self._gateway.client_for(team_id, realm_id).company_info()
+        except NotConnectedError:
+            return True
+        except QboError as error:
+            return error.status in (401, 403)
+        return False
+
+    def _forget_after_remote_disconnect(self, team_id: str) -> None:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            connection = connection_for(session, team_id, for_update=True)
+            if connection is None:
+                return
+            company = connection.company_name or connection.realm_id
+            self._tokens.forget(connection)
+            connection.status = ConnectionStatus.DISCONNECTED.value
+            connection.status_reason = "disconnected from inside QuickBooks"
+            connection.updated_at = now
+            audit(session, action="connection.disconnected", now=now, team_id=team_id, actor="quickbooks")
+            targets = self._disconnect_targets(session, team_id, None, connection.connected_by)
+        self._notifier.disconnected(team_id, targets, None, company)
+
+    def mappings_belong_to_other_company(self, team_id: str) -> bool:
+        with self._sessions() as session:
+            connection = connection_for(session, team_id)
+            mapping = session.get(AccountMapping, team_id)
+        return connection is not None and mapping is not None and mapping.realm_id != connection.realm_id

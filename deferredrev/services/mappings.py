@@ -1,0 +1,200 @@
+"""Account mappings: the Deferred Revenue (liability) and Revenue (income) accounts, chosen from the live chart.
+
+The chart of accounts is cached per company for a few minutes so that type-ahead (one options request per
+keystroke, each of which must be answered within Slack's 3 seconds) filters in memory instead of asking QBO.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from deferredrev.clock import Clock
+from deferredrev.qbo.models import Account
+from deferredrev.services.qbo_access import NotConnectedError, QboGateway
+from deferredrev.storage.db import SessionFactory
+from deferredrev.storage.models import AccountMapping, ConnectionStatus
+from deferredrev.storage.repositories import audit, connection_for
+
+CHART_TTL = timedelta(minutes=5)
+MAX_OPTIONS = 100
+OPTION_TEXT_LIMIT = 75
+
+DEFERRED_REVENUE_TYPES = ("Other Current Liability", "Long Term Liability")
+REVENUE_TYPES = ("Income", "Other Income")
+
+
+class Role(StrEnum):
+    DEFERRED_REVENUE = "deferred_revenue"
+    REVENUE = "revenue"
+
+    @property
+    def allowed_types(self) -> tuple[str, ...]:
+        return DEFERRED_REVENUE_TYPES if self is Role.DEFERRED_REVENUE else REVENUE_TYPES
+
+    @property
+    def label(self) -> str:
+        return "Deferred Revenue account" if self is Role.DEFERRED_REVENUE else "Revenue account"
+
+    @property
+    def kind_words(self) -> str:
+        return (
+            "a liability account (Other Current Liability or Long Term Liability)"
+            if self is Role.DEFERRED_REVENUE
+            else ("an income account (Income or Other Income)")
+        )
+
+
+@dataclass(frozen=True)
+class AccountOption:
+    account_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Mapping:
+    realm_id: str
+    deferred_revenue_id: str
+    deferred_revenue_name: str
+    revenue_id: str
+    revenue_name: str
+    updated_by: str | None
+    updated_at: datetime
+
+
+class MappingError(Exception):
+    """A choice was refused; ``field`` says which input to show the message on."""
+
+    def __init__(self, role: Role, message: str) -> None:
+        super().__init__(message)
+        self.role = role
+
+
+class ChartCache:
+    def __init__(self, clock: Clock, ttl: timedelta = CHART_TTL) -> None:
+        self._clock = clock
+        self._ttl = ttl
+        self._charts: dict[str, tuple[datetime, list[Account]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, realm_id: str) -> list[Account] | None:
+        with self._lock:
+            cached = self._charts.get(realm_id)
+        if cached is None or cached[0] + self._ttl < self._clock.now():
+            return None
+        return cached[1]
+
+    def put(self, realm_id: str, accounts: list[Account]) -> None:
+        with self._lock:
+            self._charts[realm_id] = (self._clock.now(), accounts)
+
+    def drop(self, realm_id: str) -> None:
+        with self._lock:
+            self._charts.pop(realm_id, None)
+
+
+def option_text(account: Account) -> str:
+    label = f"{account.fully_qualified_name or account.name} · {account.account_type}"
+    return label if len(label) <= OPTION_TEXT_LIMIT else label[: OPTION_TEXT_LIMIT - 1] + "…"
+
+
+def search(accounts: list[Account], role: Role, typed: str, limit: int = MAX_OPTIONS) -> list[AccountOption]:
+    """Accounts of the role's types whose name contains what was typed (prefix matches first)."""
+    needle = typed.strip().casefold()
+    eligible = [a for a in accounts if a.active and a.account_type in role.allowed_types]
+    if needle:
+        eligible = [a for a in eligible if needle in (a.fully_qualified_name or a.name).casefold()]
+    eligible.sort(
+        key=lambda a: (not (a.fully_qualified_name or a.name).casefold().startswith(needle), a.fully_qualified_name)
+    )
+    return [AccountOption(a.id, option_text(a)) for a in eligible[:limit]]
+
+
+class MappingService:
+    def __init__(self, *, sessions: SessionFactory, gateway: QboGateway, clock: Clock, cache: ChartCache) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+        self._clock = clock
+        self._cache = cache
+
+    def current(self, team_id: str) -> Mapping | None:
+        with self._sessions() as session:
+            row = session.get(AccountMapping, team_id)
+        if row is None:
+            return None
+        return Mapping(
+            realm_id=row.realm_id,
+            deferred_revenue_id=row.deferred_revenue_account_id,
+            deferred_revenue_name=row.deferred_revenue_account_name,
+            revenue_id=row.revenue_account_id,
+            revenue_name=row.revenue_account_name,
+            updated_by=row.updated_by,
+            updated_at=row.updated_at,
+        )
+
+    def chart(self, team_id: str, *, fresh: bool = False) -> list[Account]:
+        realm_id = self._connected_realm(team_id)
+        if not fresh:
+            cached = self._cache.get(realm_id)
+            if cached is not None:
+                return cached
+        types = [*DEFERRED_REVENUE_TYPES, *REVENUE_TYPES]
+        accounts = list(self._gateway.client_for(team_id, realm_id).accounts(types=types))
+        self._cache.put(realm_id, accounts)
+        return accounts
+
+    def options(self, team_id: str, role: Role, typed: str) -> list[AccountOption]:
+        return search(self.chart(team_id), role, typed)
+
+    def save(self, team_id: str, *, deferred_revenue_id: str, revenue_id: str, user_id: str) -> Mapping:
+        realm_id = self._connected_realm(team_id)
+        client = self._gateway.client_for(team_id, realm_id)
+        deferred = self._checked(client.account(deferred_revenue_id), Role.DEFERRED_REVENUE)
+        revenue = self._checked(client.account(revenue_id), Role.REVENUE)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(AccountMapping, team_id, with_for_update=True)
+            if row is None:
+                row = AccountMapping(team_id=team_id)
+                session.add(row)
+            row.realm_id = realm_id
+            row.deferred_revenue_account_id = deferred.id
+            row.deferred_revenue_account_name = deferred.fully_qualified_name or deferred.name
+            row.revenue_account_id = revenue.id
+            row.revenue_account_name = revenue.fully_qualified_name or revenue.name
+            row.updated_by = user_id
+            row.updated_at = now
+            audit(
+                session,
+                action="mappings.saved",
+                now=now,
+                team_id=team_id,
+                actor=user_id,
+                deferred_revenue=deferred.id,
+                revenue=revenue.id,
+            )
+        self._cache.drop(realm_id)
+        mapping = self.current(team_id)
+        assert mapping is not None
+        return mapping
+
+    def _checked(self, account: Account, role: Role) -> Account:
+        name = account.fully_qualified_name or account.name
+        if not account.active:
+            raise MappingError(role, f"{name} is inactive in QuickBooks. Pick an active account.")
+        if account.account_type not in role.allowed_types:
+            raise MappingError(
+                role, f"{name} is a {account.account_type} account; the {role.label} must be {role.kind_words}."
+            )
+        return account
+
+    def _connected_realm(self, team_id: str) -> str:
+        with self._sessions() as session:
+            connection = connection_for(session, team_id)
+        if connection is None:
+            raise NotConnectedError(team_id, "not connected")
+        if connection.status != ConnectionStatus.CONNECTED.value:
+            raise NotConnectedError(team_id, connection.status)
+        return connection.realm_id

@@ -1,0 +1,100 @@
+"""Workspace settings and who may do what.
+
+Admins (connect, reconnect, mappings, settings, disconnect): Slack workspace admins and owners, plus the users in
+``DEFERREDREV_ADMINS``. Approvers (post a preview): the users listed in settings, or the admins when none are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from deferredrev.clock import Clock
+from deferredrev.settings import Plan
+from deferredrev.storage.db import SessionFactory
+from deferredrev.storage.repositories import audit, get_or_create_workspace
+
+POSTING_MODES = ("per_contract", "summary")
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    team_id: str
+    plan: Plan
+    approvers: tuple[str, ...]
+    four_eyes: bool
+    alert_channel: str | None
+    posting_mode: str
+    cutover_date: date | None
+
+
+class SettingsValidationError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class WorkspaceService:
+    def __init__(self, *, sessions: SessionFactory, clock: Clock, default_plan: Plan, configured_admins: frozenset[str]):
+        self._sessions = sessions
+        self._clock = clock
+        self._default_plan = default_plan
+        self.configured_admins = configured_admins
+
+    def settings(self, team_id: str) -> WorkspaceSettings:
+        with self._sessions.begin() as session:
+            row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=self._clock.now())
+            return WorkspaceSettings(
+                team_id=row.team_id,
+                plan=Plan(row.plan),
+                approvers=tuple(row.approvers or ()),
+                four_eyes=row.four_eyes,
+                alert_channel=row.alert_channel,
+                posting_mode=row.posting_mode,
+                cutover_date=row.cutover_date,
+            )
+
+    def update(
+        self,
+        team_id: str,
+        *,
+        user_id: str,
+        approvers: Sequence[str],
+        four_eyes: bool,
+        alert_channel: str | None,
+        posting_mode: str,
+        cutover_date: date | None,
+    ) -> WorkspaceSettings:
+        if posting_mode not in POSTING_MODES:
+            raise SettingsValidationError("posting_mode", "Choose per-contract or summary posting.")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=now)
+            row.approvers = sorted(set(approvers))
+            row.four_eyes = four_eyes
+            row.alert_channel = alert_channel
+            row.posting_mode = posting_mode
+            row.cutover_date = cutover_date
+            row.updated_at = now
+            audit(
+                session,
+                action="settings.saved",
+                now=now,
+                team_id=team_id,
+                actor=user_id,
+                approvers=row.approvers,
+                four_eyes=four_eyes,
+                alert_channel=alert_channel,
+                posting_mode=posting_mode,
+                cutover_date=cutover_date.isoformat() if cutover_date else None,
+            )
+        return self.settings(team_id)
+
+    def mark_uninstalled(self, team_id: str) -> None:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=now)
+            row.installed = False
+            row.updated_at = now
+            audit(session, action="slack.uninstalled", now=now, team_id=team_id, actor="slack")

@@ -1,0 +1,158 @@
+"""The browser side of connecting QuickBooks: ``/qbo/connect``, ``/qbo/callback``, ``/qbo/result``, ``/qbo/disconnect``.
+
+URLs that carry a ticket, a code or a state never answer with a page: they answer ``302`` (Intuit's rule, so
+nothing sensitive leaks through Referer) with ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, make_response, render_template, request
+
+from deferredrev.services.connections import ConnectFlowError, ConnectionService, ConnectOutcome
+
+logger = logging.getLogger(__name__)
+
+BROWSER_COOKIE = "deferredrev_qbo_browser"
+COOKIE_PATH = "/qbo"
+COOKIE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    title: str
+    message: str
+    next_step: str | None
+    good: bool
+
+
+RESULT_PAGES: dict[str, ResultPage] = {
+    ConnectOutcome.CONNECTED: ResultPage(
+        "QuickBooks is connected",
+        "DeferredRev is now connected to your QuickBooks Online company.",
+        "In Slack, run /deferredrev mappings to choose the Deferred Revenue and Revenue accounts.",
+        True,
+    ),
+    ConnectOutcome.RECONNECTED: ResultPage(
+        "QuickBooks is reconnected",
+        "DeferredRev is connected again. Mappings, contracts and history are as you left them.",
+        None,
+        True,
+    ),
+    ConnectOutcome.DENIED: ResultPage(
+        "QuickBooks access was not granted",
+        "The connection was cancelled at Intuit, or the QuickBooks user who signed in is not a company admin.",
+        "Ask a QuickBooks company admin to run /deferredrev connect in Slack and authorize DeferredRev.",
+        False,
+    ),
+    ConnectOutcome.EXPIRED_LINK: ResultPage(
+        "This link has expired",
+        "Connect links work for 10 minutes.",
+        "Run /deferredrev connect in Slack for a new one.",
+        False,
+    ),
+    ConnectOutcome.USED_LINK: ResultPage(
+        "This link was already used",
+        "Each QuickBooks sign-in link works once, and this one has been used.",
+        "Check /deferredrev status in Slack; if you are not connected, run /deferredrev connect again.",
+        False,
+    ),
+    ConnectOutcome.WRONG_BROWSER: ResultPage(
+        "Finish in the same browser",
+        "The sign-in finished in a different browser from the one that started it.",
+        "Run /deferredrev connect in Slack again and complete it in one browser.",
+        False,
+    ),
+    ConnectOutcome.INTUIT_ERROR: ResultPage(
+        "QuickBooks didn't complete the connection",
+        "Intuit returned an error, so nothing was connected.",
+        "Try /deferredrev connect again in a minute. If it keeps failing, check Intuit's status page.",
+        False,
+    ),
+    ConnectOutcome.PLAN: ResultPage(
+        "QuickBooks needs the Growth plan",
+        "Connecting QuickBooks is available on the Growth plan and above.",
+        "Ask whoever manages your DeferredRev subscription to upgrade.",
+        False,
+    ),
+}
+UNKNOWN_RESULT = ResultPage(
+    "Something went wrong", "We couldn't tell what happened.", "Run /deferredrev status in Slack.", False
+)
+
+
+def qbo_blueprint(connections: ConnectionService, *, secure_cookies: bool = True) -> Blueprint:
+    routes = Blueprint("qbo", __name__)
+
+    @routes.get("/qbo/connect")
+    def connect() -> Response:
+        try:
+            start = connections.begin(request.args.get("t", ""))
+        except ConnectFlowError as error:
+            return _to_result(error.outcome)
+        response = _redirect(start.authorize_url)
+        response.set_cookie(
+            BROWSER_COOKIE,
+            start.browser_nonce,
+            max_age=COOKIE_SECONDS,
+            path=COOKIE_PATH,
+            secure=secure_cookies,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
+    @routes.get("/qbo/callback")
+    def callback() -> Response:
+        query = dict(request.args.items())
+        try:
+            result = connections.complete(query, request.cookies.get(BROWSER_COOKIE))
+            response = _to_result(result.outcome)
+        except ConnectFlowError as error:
+            response = _to_result(error.outcome)
+        response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH, secure=secure_cookies, httponly=True, samesite="Lax")
+        return response
+
+    @routes.get("/qbo/result")
+    def result() -> Response:
+        page = RESULT_PAGES.get(request.args.get("outcome", ""), UNKNOWN_RESULT)
+        html = render_template(
+            "result.html", title=page.title, message=page.message, next_step=page.next_step, good=page.good
+        )
+        return _no_store(make_response(html, 200))
+
+    @routes.get("/qbo/disconnect")
+    def disconnected_in_quickbooks() -> Response:
+        realm_id = request.args.get("realmId") or request.args.get("realmid")
+        if realm_id and realm_id.isdigit():
+            gone = connections.disconnected_from_quickbooks(realm_id)
+            logger.info("Intuit disconnect landing for a realm: %d workspace(s) disconnected", len(gone))
+        page = ResultPage(
+            "DeferredRev is disconnected from QuickBooks",
+            "DeferredRev no longer has access to this QuickBooks company. Contracts, mappings and posting history "
+            "are kept, and entries already in QuickBooks are untouched.",
+            "To connect again, run /deferredrev connect in Slack.",
+            True,
+        )
+        html = render_template("result.html", title=page.title, message=page.message, next_step=page.next_step, good=True)
+        return _no_store(make_response(html, 200))
+
+    return routes
+
+
+def _to_result(outcome: ConnectOutcome | str) -> Response:
+    return _redirect(f"/qbo/result?outcome={outcome}")
+
+
+def _redirect(location: str) -> Response:
+    """A bare 302: no HTML body on URLs that carry codes, states or tickets."""
+    return _no_store(Response(b"", status=302, headers={"Location": location}))
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

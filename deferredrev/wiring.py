@@ -1,0 +1,127 @@
+"""Object graph of the running service, built in one place from a :class:`Runtime` (see ``app.build_application``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from flask import Flask
+from slack_bolt import App
+
+from deferredrev.bot.admins import AdminChecker
+from deferredrev.bot.app import build_bolt_app, client_for_team_factory, installation_store
+from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.notifier import SlackNotifier
+from deferredrev.qbo.oauth import IntuitEndpoints, IntuitOAuth
+from deferredrev.runtime import Runtime
+from deferredrev.services.connections import ConnectionService
+from deferredrev.services.lifecycle import ConnectionLifecycle
+from deferredrev.services.mappings import ChartCache, MappingService
+from deferredrev.services.qbo_access import QboGateway, TokenRefresher
+from deferredrev.services.tickets import TicketSigner
+from deferredrev.services.workspaces import WorkspaceService
+from deferredrev.settings import Settings
+from deferredrev.web.app import create_web_app
+
+QBO_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+@dataclass
+class Application:
+    runtime: Runtime
+    http: httpx.Client
+    oauth: IntuitOAuth
+    refresher: TokenRefresher
+    gateway: QboGateway
+    workspaces: WorkspaceService
+    connections: ConnectionService
+    mappings: MappingService
+    notifier: SlackNotifier
+    lifecycle: ConnectionLifecycle
+    bolt: App
+    web: Flask
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def intuit_endpoints(settings: Settings) -> IntuitEndpoints:
+    return IntuitEndpoints.for_environment(
+        settings.qbo_environment.value,
+        authorize_url=settings.qbo_authorize_url,
+        token_url=settings.qbo_token_url,
+        revoke_url=settings.qbo_revoke_url,
+        api_base=settings.qbo_api_url,
+    )
+
+
+def wire(runtime: Runtime) -> Application:
+    settings, clock = runtime.settings, runtime.clock
+    http = httpx.Client(timeout=QBO_TIMEOUT, follow_redirects=False)
+    endpoints = intuit_endpoints(settings)
+    oauth = IntuitOAuth(
+        http=http,
+        endpoints=endpoints,
+        client_id=settings.qbo_client_id or "",
+        client_secret=settings.qbo_client_secret or "",
+        redirect_uri=settings.qbo_redirect_uri,
+        clock=clock,
+    )
+    notifier = SlackNotifier(client_for_team_factory(settings, runtime.engine))
+    refresher = TokenRefresher(
+        sessions=runtime.sessions,
+        tokens=runtime.tokens,
+        oauth=oauth,
+        clock=clock,
+        on_expired=lambda t, r: lifecycle.on_expired(t, r),
+    )
+    lifecycle = ConnectionLifecycle(
+        sessions=runtime.sessions, refresher=refresher, notifier=notifier, clock=clock, configured_admins=settings.admins
+    )
+    gateway = QboGateway(http=http, api_base=endpoints.api_base, refresher=refresher, clock=clock)
+    workspaces = WorkspaceService(
+        sessions=runtime.sessions, clock=clock, default_plan=settings.default_plan, configured_admins=settings.admins
+    )
+    connections = ConnectionService(
+        sessions=runtime.sessions,
+        tokens=runtime.tokens,
+        oauth=oauth,
+        gateway=gateway,
+        tickets=TicketSigner(settings.encryption_keys[0].key),
+        notifier=notifier,
+        clock=clock,
+        default_plan=settings.default_plan,
+    )
+    mappings = MappingService(sessions=runtime.sessions, gateway=gateway, clock=clock, cache=ChartCache(clock))
+    deps = BotDeps(
+        workspaces=workspaces,
+        connections=connections,
+        mappings=mappings,
+        admins=AdminChecker(settings.admins),
+        sessions=runtime.sessions,
+        public_url=settings.public_url,
+        forget_installation=_installation_forgetter(settings, runtime),
+    )
+    bolt = build_bolt_app(settings, deps, runtime.engine)
+    web = create_web_app(runtime, bolt=bolt, connections=connections)
+    return Application(
+        runtime=runtime,
+        http=http,
+        oauth=oauth,
+        refresher=refresher,
+        gateway=gateway,
+        workspaces=workspaces,
+        connections=connections,
+        mappings=mappings,
+        notifier=notifier,
+        lifecycle=lifecycle,
+        bolt=bolt,
+        web=web,
+    )
+
+
+def _installation_forgetter(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
+    if not settings.multi_workspace:
+        return lambda team_id: None
+    store = installation_store(settings, runtime.engine)
+    return lambda team_id: store.delete_all(enterprise_id=None, team_id=team_id)

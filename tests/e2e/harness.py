@@ -1,0 +1,153 @@
+"""The whole service running on loopback against both sandboxes, driven as Slack and a browser would."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from deferredrev.clock import ManualClock
+from deferredrev.logs import SecretRegistry
+from deferredrev.runtime import build_runtime
+from deferredrev.sandbox.intuit import IntuitSandbox, SandboxConfig
+from deferredrev.sandbox.intuit.config import AutoConsent
+from deferredrev.sandbox.intuit.seed import US_REALM
+from deferredrev.sandbox.slack import SlackDriver, SlackSandbox, Workspace
+from deferredrev.server import RunningServer, start_in_background
+from deferredrev.settings import Settings
+from tests.conftest import key_env, make_key
+
+SIGNING_SECRET = "e2e-signing-secret-canary-4f1d"
+BOT_TOKEN = "xoxb-e2e-canary-bot-token-77"
+TEAM = "T0E2E0001"
+ADMIN = "U0ADMIN01"
+APPROVER = "U0APPROVE"
+MEMBER = "U0MEMBER1"
+CHANNEL = "C0FINANCE"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    intuit: IntuitSandbox
+    slack: SlackSandbox
+    workspace: Workspace
+    server: RunningServer
+    driver: SlackDriver
+    clock: ManualClock
+    settings: Settings
+    secrets: SecretRegistry
+    browser: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10, follow_redirects=False))
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def command(self, text: str, user: str = ADMIN, channel: str = CHANNEL) -> httpx.Response:
+        response = self.driver.slash(user, channel, text)
+        assert response.status_code == 200, response.text
+        return response
+
+    def ephemeral_text(self, user: str = ADMIN, contains: str | None = None, channel: str = CHANNEL) -> str:
+        message = self.slack.wait_for_ephemeral(channel, user, contains=contains)
+        return _text_of(message)
+
+    def connect_link(self, user: str = ADMIN, *, reconnect: bool = False) -> str:
+        self.command("reconnect" if reconnect else "connect", user=user)
+        message = self.slack.wait_for_ephemeral(CHANNEL, user, contains="QuickBooks")
+        for block in _blocks_of(message):
+            for element in block.get("elements", []):
+                if element.get("url"):
+                    return str(element["url"])
+        raise AssertionError(f"no connect link in {message}")
+
+    def browser_connect(self, link: str, *, realm: str = US_REALM, decision: str = "allow") -> httpx.Response:
+        """Follow the connect link as a browser with cookies, through the sandbox consent, back to our callback."""
+        self.intuit.auto_consent = AutoConsent(realm_id=realm, decision=decision)  # type: ignore[arg-type]
+        start = self.browser.get(link)
+        assert start.status_code == 302, start.text
+        cookie = start.headers.get("set-cookie", "")
+        consent = self.browser.get(start.headers["location"])
+        assert consent.status_code == 302, consent.text
+        callback = consent.headers["location"]
+        return self.browser.get(callback, headers={"cookie": cookie.split(";", 1)[0]})
+
+    def connect(self, user: str = ADMIN, *, realm: str = US_REALM, reconnect: bool = False) -> httpx.Response:
+        result = self.browser_connect(self.connect_link(user, reconnect=reconnect), realm=realm)
+        assert result.status_code == 302 and "outcome=" in result.headers["location"], result.headers
+        return result
+
+    def close(self) -> None:
+        self.browser.close()
+        self.driver.close()
+        self.server.stop()
+        self.slack.stop()
+        self.intuit.stop()
+
+
+def outcome_of(response: httpx.Response) -> str:
+    return parse_qs(urlsplit(response.headers["location"]).query)["outcome"][0]
+
+
+def _blocks_of(message: Any) -> list[dict[str, Any]]:
+    blocks = message.blocks if hasattr(message, "blocks") else message.get("blocks")
+    return list(blocks or [])
+
+
+def _text_of(message: Any) -> str:
+    from deferredrev.sandbox.slack import render_blocks
+
+    return render_blocks(_blocks_of(message), getattr(message, "text", None))
+
+
+@contextmanager
+def running_stack(database_url: str, *, intuit_config: SandboxConfig | None = None, **env: str) -> Iterator[Stack]:
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    config = intuit_config or SandboxConfig()
+    intuit = IntuitSandbox(config=config, clock=clock).start()
+    intuit.register_redirect_uri(f"{public_url}/qbo/callback")
+    slack = SlackSandbox(signing_secret=SIGNING_SECRET).start()
+    workspace = slack.add_workspace(TEAM, "Acme Finance", BOT_TOKEN)
+    workspace.add_user(ADMIN, "ana", real_name="Ana Admin", is_admin=True)
+    workspace.add_user(APPROVER, "bo", real_name="Bo Approver")
+    workspace.add_user(MEMBER, "cy", real_name="Cy Member")
+    workspace.add_channel(CHANNEL, "finance", members=[ADMIN, APPROVER, MEMBER])
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("e2e")),
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": slack.api_url,
+            "QBO_CLIENT_ID": intuit.client_id,
+            "QBO_CLIENT_SECRET": intuit.client_secret,
+            "QBO_AUTHORIZE_URL": intuit.authorize_url,
+            "QBO_TOKEN_URL": intuit.token_url,
+            "QBO_REVOKE_URL": intuit.revoke_url,
+            "QBO_API_URL": intuit.api_url,
+            "PUBLIC_URL": public_url,
+            **env,
+        }
+    )
+    secrets = SecretRegistry()
+    runtime = build_runtime(settings, secrets=secrets, clock=clock, migrate=True)
+    server = start_in_background(runtime, port=port)
+    driver = SlackDriver(server.url, SIGNING_SECRET, slack)
+    stack = Stack(intuit, slack, workspace, server, driver, clock, settings, secrets)
+    try:
+        yield stack
+    finally:
+        stack.close()

@@ -1,0 +1,91 @@
+"""Forged, unsigned, stale and replayed Slack requests; secrets never in logs or responses."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from sqlalchemy import select
+
+from deferredrev.storage.models import AuditEvent, QboConnection
+from tests.e2e.harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, Stack
+
+
+def audit_count(stack: Stack) -> int:
+    with stack.server.runtime.sessions() as session:
+        return len(session.scalars(select(AuditEvent.id)).all())
+
+
+@pytest.mark.parametrize(
+    "make_headers",
+    [
+        pytest.param(lambda d, body: d.forged_headers(body), id="forged"),
+        pytest.param(lambda d, body: d.stale_headers(body, age_seconds=301), id="stale"),
+        pytest.param(lambda d, body: d.signed_headers(body, timestamp=int(time.time()) + 301), id="future"),
+        pytest.param(lambda d, body: {"Content-Type": "application/x-www-form-urlencoded"}, id="unsigned"),
+        pytest.param(
+            lambda d, body: {**d.signed_headers(body), "X-Slack-Request-Timestamp": "not-a-number"}, id="garbage-timestamp"
+        ),
+    ],
+)
+def test_bad_signatures_get_401_and_change_nothing(stack: Stack, make_headers) -> None:  # type: ignore[no-untyped-def]
+    body = stack.driver.slash_body(ADMIN, CHANNEL, "connect")
+    before_calls, before_audit = len(stack.slack.calls()), audit_count(stack)
+    response = stack.driver.raw_post(body, make_headers(stack.driver, body))
+    assert response.status_code == 401
+    time.sleep(0.2)
+    assert len(stack.slack.calls()) == before_calls
+    assert audit_count(stack) == before_audit
+
+
+def test_tampered_body_is_refused(stack: Stack) -> None:
+    body = stack.driver.slash_body(ADMIN, CHANNEL, "status")
+    headers = stack.driver.signed_headers(body)
+    response = stack.driver.raw_post(body.replace("status", "connect"), headers)
+    assert response.status_code == 401
+
+
+def test_replayed_and_double_clicked_disconnect_acts_once(connected: Stack) -> None:
+    stack = connected
+    stack.command("disconnect")
+    stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="Disconnect")
+    stack.driver.click(ADMIN, action_id="disconnect_confirm", channel=CHANNEL)
+    stack.slack.wait_for_message(CHANNEL, contains="disconnected")
+    with stack.server.runtime.sessions() as session:
+        version = session.scalars(select(QboConnection)).one().version
+    assert stack.driver.last_sent is not None
+    body, _ = stack.driver.last_sent
+    assert stack.driver.replay_last().status_code == 401  # the same signed request again: a replay
+    double_click = stack.driver.post_signed(body, timestamp=int(time.time()) + 1)  # a second click: freshly signed
+    assert double_click.status_code == 200
+    time.sleep(0.3)
+    assert stack.intuit.requests.count(path_contains="revoke") == 1
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(QboConnection)).one().version == version
+    disconnected_posts = [m for m in stack.slack.messages(CHANNEL) if "disconnected" in m.text]
+    assert len(disconnected_posts) == 1
+
+
+def test_canary_secrets_never_reach_logs_or_responses(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    stack.connect()
+    stack.slack.wait_for_dm(ADMIN, contains="Connected")
+    stack.command("status")
+    stack.ephemeral_text(contains="DeferredRev status")
+    with stack.server.runtime.sessions() as session:
+        tokens = stack.server.runtime.tokens.open(session.scalars(select(QboConnection)).one())
+    assert tokens is not None
+    canaries = [tokens.access_token, tokens.refresh_token, SIGNING_SECRET, BOT_TOKEN, stack.intuit.client_secret]
+    slack_payloads = " ".join(str(call.args) for call in stack.slack.calls())
+    for canary in canaries:
+        assert canary not in slack_payloads
+    from deferredrev.logs import RedactingFormatter
+
+    formatter = RedactingFormatter(stack.secrets)
+    rendered = "\n".join(formatter.format(record) for record in caplog.records)
+    for canary in canaries:
+        assert canary not in rendered
+    for path in ("/healthz", "/readyz", "/qbo/result?outcome=connected", "/qbo/disconnect"):
+        page = stack.browser.get(stack.url + path).text
+        assert not any(canary in page for canary in canaries)
