@@ -38,8 +38,8 @@ class Application:
     mappings: MappingService
     notifier: SlackNotifier
     lifecycle: ConnectionLifecycle
-    bolt: App
-    web: Flask
+    bolt: App | None
+    web: Flask | None
 
     def close(self) -> None:
         self.http.close()
@@ -55,7 +55,8 @@ def intuit_endpoints(settings: Settings) -> IntuitEndpoints:
     )
 
 
-def wire(runtime: Runtime) -> Application:
+def wire(runtime: Runtime, *, slack: bool = True) -> Application:
+    """Everything; ``slack=False`` leaves out the Bolt and web apps (background workers need no Slack endpoint)."""
     settings, clock = runtime.settings, runtime.clock
     http = httpx.Client(timeout=QBO_TIMEOUT, follow_redirects=False)
     endpoints = intuit_endpoints(settings)
@@ -102,8 +103,8 @@ def wire(runtime: Runtime) -> Application:
         public_url=settings.public_url,
         forget_installation=_installation_forgetter(settings, runtime),
     )
-    bolt = build_bolt_app(settings, deps, runtime.engine)
-    web = create_web_app(runtime, bolt=bolt, connections=connections)
+    bolt = build_bolt_app(settings, deps, runtime.engine) if slack else None
+    web = create_web_app(runtime, bolt=bolt, connections=connections) if bolt is not None else None
     return Application(
         runtime=runtime,
         http=http,

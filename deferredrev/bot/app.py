@@ -7,6 +7,7 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urljoin
 
 from slack_bolt import App, BoltContext
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -49,6 +50,7 @@ def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine) -> App:
                 installation_store=installations,
                 state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
                 redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
+                authorization_url=slack_authorize_url(settings.slack_api_url),
                 install_path="/slack/install",
                 redirect_uri_path="/slack/oauth_redirect",
             ),
@@ -60,6 +62,11 @@ def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine) -> App:
     register_listeners(app)
     app.error(handle_error)
     return app
+
+
+def slack_authorize_url(api_url: str) -> str:
+    """Slack's authorize page lives beside its Web API (``https://slack.com/api/`` -> ``/oauth/v2/authorize``)."""
+    return urljoin(api_url if api_url.endswith("/") else api_url + "/", "../oauth/v2/authorize")
 
 
 def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:

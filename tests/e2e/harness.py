@@ -112,7 +112,9 @@ def _text_of(message: Any) -> str:
 
 
 @contextmanager
-def running_stack(database_url: str, *, intuit_config: SandboxConfig | None = None, **env: str) -> Iterator[Stack]:
+def running_stack(
+    database_url: str, *, intuit_config: SandboxConfig | None = None, multi_workspace: bool = False, **env: str
+) -> Iterator[Stack]:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
@@ -130,7 +132,11 @@ def running_stack(database_url: str, *, intuit_config: SandboxConfig | None = No
             "DATABASE_URL": database_url,
             "DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("e2e")),
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            **(
+                {"SLACK_CLIENT_ID": slack.client_id, "SLACK_CLIENT_SECRET": slack.client_secret}
+                if multi_workspace
+                else {"SLACK_BOT_TOKEN": BOT_TOKEN}
+            ),
             "SLACK_API_URL": slack.api_url,
             "QBO_CLIENT_ID": intuit.client_id,
             "QBO_CLIENT_SECRET": intuit.client_secret,

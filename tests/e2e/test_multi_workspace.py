@@ -1,0 +1,43 @@
+"""Multi-workspace mode: install through /slack/install with slack_sdk's SQLAlchemy stores, then use the app."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+
+from tests.e2e.harness import ADMIN, TEAM, running_stack
+
+
+def test_install_then_use_the_app(database_url: str) -> None:
+    with running_stack(database_url, multi_workspace=True) as stack:
+        stack.slack.set_browser_session(TEAM, ADMIN)
+        install = stack.browser.get(stack.url + "/slack/install")
+        assert install.status_code == 200
+        authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', install.text)
+        assert authorize, install.text[:500]
+        state_cookie = install.headers["set-cookie"].split(";", 1)[0]
+        approved = stack.browser.get(authorize.group(1).replace("&amp;", "&"))
+        assert approved.status_code == 302
+        finished = stack.browser.get(approved.headers["location"], headers={"cookie": state_cookie})
+        assert finished.status_code == 200, finished.text[:500]
+        assert finished.headers["cache-control"] == "no-store"
+        with stack.server.runtime.engine.connect() as raw:
+            assert raw.execute(text("SELECT team_id FROM slack_bots")).scalar_one() == TEAM
+        stack.command("status")
+        assert "Not connected" in stack.ephemeral_text(contains="DeferredRev status")
+        stack.connect()
+        stack.slack.wait_for_dm(ADMIN, contains="Connected to")
+
+
+def test_install_with_a_forged_state_is_refused(database_url: str) -> None:
+    with running_stack(database_url, multi_workspace=True) as stack:
+        stack.slack.set_browser_session(TEAM, ADMIN)
+        install = stack.browser.get(stack.url + "/slack/install")
+        authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', install.text)
+        assert authorize
+        approved = stack.browser.get(authorize.group(1).replace("&amp;", "&"))
+        refused = stack.browser.get(approved.headers["location"])  # no state cookie: another browser
+        assert refused.status_code in (400, 401)
+        with stack.server.runtime.engine.connect() as raw:
+            assert raw.execute(text("SELECT count(*) FROM slack_bots")).scalar_one() == 0
