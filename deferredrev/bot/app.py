@@ -59,7 +59,7 @@ def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine) -> App:
     else:
         app = App(client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), **common)
     app.use(deps_middleware(deps))
-    register_listeners(app)
+    register_listeners(app, handle_error)
     app.error(handle_error)
     return app
 

@@ -108,18 +108,36 @@ class TokenStore:
         connection.version = (connection.version or 0) + 1
 
     def rotate_all(self, session: Session) -> int:
-        """Re-encrypt every stored token under the primary key; returns how many rows changed."""
+        """Re-encrypt every stored token under the primary key; returns how many rows changed.
+
+        Safe while the service runs: each row is rewritten only if its ``version`` is still the one read, so a
+        refresh that stores new tokens in between is never overwritten; that row is read again and retried.
+        """
         touched = 0
-        rows = session.scalars(select(QboConnection).with_for_update()).all()
-        for connection in rows:
-            changed = False
+        for connection_id in session.scalars(select(QboConnection.id)).all():
+            touched += self._rotate_row(session, connection_id)
+        return touched
+
+    def _rotate_row(self, session: Session, connection_id: int) -> bool:
+        while True:
+            connection = session.get(QboConnection, connection_id, populate_existing=True)
+            if connection is None:
+                return False
+            values: dict[str, bytes] = {}
             for kind, column in ((TokenKind.ACCESS, "access_token"), (TokenKind.REFRESH, "refresh_token")):
                 blob = getattr(connection, column)
                 if blob is not None and self._vault.needs_rotation(blob):
-                    setattr(connection, column, self._vault.reencrypt(blob, _identity(connection, kind)))
-                    changed = True
-            touched += changed
-        return touched
+                    values[column] = self._vault.reencrypt(blob, _identity(connection, kind))
+            if not values:
+                return False
+            result = session.execute(
+                update(QboConnection)
+                .where(QboConnection.id == connection_id, QboConnection.version == connection.version)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                return True
 
 
 def _identity(connection: QboConnection, kind: TokenKind) -> TokenIdentity:

@@ -104,3 +104,22 @@ def test_forget_drops_tokens_but_keeps_the_row(sessions) -> None:  # type: ignor
         connection = session.scalars(select(QboConnection)).one()
         assert store.open(connection) is None
         assert connection.realm_id == "111"
+
+
+def test_rotation_never_overwrites_tokens_stored_meanwhile(sessions) -> None:  # type: ignore[no-untyped-def]
+    old, new = make_key("old"), make_key("new")
+    connect(sessions, TokenStore(TokenVault([old]), SecretRegistry()), "T1", "111", "a")
+    running_service = TokenStore(TokenVault([old]), SecretRegistry())  # still configured with the old key only
+    rotator = TokenStore(TokenVault([new, old]), SecretRegistry())
+    with sessions.begin() as session:
+        connection = session.scalars(select(QboConnection)).one()
+        seen_version = connection.version
+        # The service refreshes between the rotator's read and its write.
+        with sessions.begin() as other:
+            assert running_service.store_if_version(
+                other, team_id="T1", expected_version=seen_version, tokens=tokens("b"), now=NOW
+            )
+        assert rotator.rotate_all(session) == 1
+    with sessions() as session:
+        opened = rotator.open(session.scalars(select(QboConnection)).one())
+    assert opened is not None and opened.refresh_token == "RT1-canary-refresh-b"

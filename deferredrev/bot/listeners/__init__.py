@@ -5,11 +5,10 @@ from __future__ import annotations
 from slack_bolt import App
 
 from deferredrev.bot.listeners import actions, commands, events, options, views
+from deferredrev.bot.listeners.guard import ErrorHandler, GuardedApp
 
 
-def register_listeners(app: App) -> None:
-    commands.register(app)
-    actions.register(app)
-    views.register(app)
-    options.register(app)
-    events.register(app)
+def register_listeners(app: App, on_error: ErrorHandler) -> None:
+    guarded = GuardedApp(app, on_error)
+    for kind in (commands, actions, views, options, events):
+        kind.register(guarded)

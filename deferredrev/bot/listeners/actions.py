@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from deferredrev.bot import ids
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import flows
+from deferredrev.bot.listeners.guard import GuardedApp
 from deferredrev.bot.listeners.replies import channel_id_of, reply, team_id_of, user_id_of
 
 
-def register(app: App) -> None:
+def register(app: GuardedApp) -> None:
     app.action(ids.CONNECT_LINK)(ack_only)
     app.action(ids.CONNECT_BUTTON)(connect_clicked)
     app.action(ids.RECONNECT_BUTTON)(reconnect_clicked)

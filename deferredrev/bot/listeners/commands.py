@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from deferredrev.bot import ids
@@ -13,11 +13,12 @@ from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import flows
+from deferredrev.bot.listeners.guard import GuardedApp
 
 Subcommand = Callable[[BotDeps, WebClient, dict[str, Any], str], Message | None]
 
 
-def register(app: App) -> None:
+def register(app: GuardedApp) -> None:
     app.command(ids.COMMAND)(handle_command)
 
 

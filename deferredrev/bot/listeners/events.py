@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import flows
+from deferredrev.bot.listeners.guard import GuardedApp
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App) -> None:
+def register(app: GuardedApp) -> None:
     app.event("app_home_opened")(app_home_opened)
     app.event("app_uninstalled")(app_uninstalled)
     app.event("tokens_revoked")(tokens_revoked)

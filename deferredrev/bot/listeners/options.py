@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 
 from deferredrev.bot import ids
 from deferredrev.bot.blocks.modals import options_payload
 from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.listeners.guard import GuardedApp
 from deferredrev.bot.listeners.replies import team_id_of
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.mappings import Role
@@ -18,7 +19,7 @@ from deferredrev.services.qbo_access import NotConnectedError
 logger = logging.getLogger(__name__)
 
 
-def register(app: App) -> None:
+def register(app: GuardedApp) -> None:
     app.options(ids.DEFERRED_SELECT)(deferred_revenue_options)
     app.options(ids.REVENUE_SELECT)(revenue_options)
 

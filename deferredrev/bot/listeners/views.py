@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -13,6 +13,7 @@ from deferredrev.bot import ids
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.modals import parse_settings_state, selected_account
 from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.listeners.guard import GuardedApp
 from deferredrev.bot.listeners.replies import metadata_of, team_id_of, user_id_of
 from deferredrev.qbo.errors import QboError, QboNotFoundError
 from deferredrev.services.mappings import MappingError, Role
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 ROLE_BLOCKS = {Role.DEFERRED_REVENUE: ids.DEFERRED_BLOCK, Role.REVENUE: ids.REVENUE_BLOCK}
 
 
-def register(app: App) -> None:
+def register(app: GuardedApp) -> None:
     app.view(ids.MAPPINGS_VIEW)(mappings_submitted)
     app.view(ids.SETTINGS_VIEW)(settings_submitted)
 
