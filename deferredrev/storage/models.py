@@ -183,9 +183,15 @@ class Preview(Base):
     reject_reason: Mapped[str | None] = mapped_column(Text)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(16), default="recognition")  # recognition | reversal
+    reverses_preview_id: Mapped[int | None] = mapped_column(ForeignKey("previews.id"))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts and totals shown in history
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     entries: Mapped[list[JournalEntry]] = relationship(back_populates="preview")
+
+    __table_args__ = (Index("ix_previews_team_period", "team_id", "period"),)
 
 
 class JournalEntry(Base):
@@ -226,6 +232,7 @@ class JournalEntry(Base):
     lines: Mapped[list[JournalEntryLine]] = relationship(
         back_populates="entry", order_by="JournalEntryLine.line_no", cascade="all, delete-orphan"
     )
+    recognitions: Mapped[list[EntryRecognition]] = relationship(back_populates="entry", cascade="all, delete-orphan")
 
     __table_args__ = (
         Index("ix_journal_entries_team_period", "team_id", "period"),
@@ -250,6 +257,20 @@ class JournalEntryLine(Base):
     entry: Mapped[JournalEntry] = relationship(back_populates="lines")
 
     __table_args__ = (Index("ix_journal_entry_lines_contract", "contract_id"),)
+
+
+class EntryRecognition(Base):
+    """Revenue an entry recognises, by contract and service period: the posted history revrec reasons from."""
+
+    __tablename__ = "entry_recognitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id", ondelete="CASCADE"), index=True)
+    contract_id: Mapped[str] = mapped_column(String(64), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="recognitions")
 
 
 class AuditEvent(Base):

@@ -1,0 +1,96 @@
+"""A contract: an amount of revenue to recognise over an inclusive service period, by one method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from deferredrev.revrec.errors import ContractError
+from deferredrev.revrec.money import MAX_MINOR_UNITS, Currency, format_amount, get_currency
+
+MAX_CONTRACT_ID_LENGTH = 64
+MAX_CUSTOMER_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 4000
+
+
+class Method(StrEnum):
+    """How service is measured; see ``deferredrev.revrec.schedule`` for the exact fractions."""
+
+    DAILY = "daily"
+    MONTHLY_EVEN = "monthly_even"
+    MONTHLY_PRORATED = "monthly_prorated"
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """Revenue of ``amount`` minor units of ``currency`` earned over ``start_date``..``end_date`` (both inclusive).
+
+    ``cancel_date`` is the last day of service when the contract was cancelled: recognition stops there. It may
+    be the day before ``start_date`` (cancelled before any service: nothing is recognised) and at most
+    ``end_date``.
+    """
+
+    contract_id: str
+    customer: str
+    amount: int
+    currency: str
+    start_date: date
+    end_date: date
+    method: Method = Method.DAILY
+    description: str = ""
+    cancel_date: date | None = None
+
+    def __post_init__(self) -> None:
+        _check_text("contract_id", self.contract_id, MAX_CONTRACT_ID_LENGTH)
+        _check_text("customer", self.customer, MAX_CUSTOMER_LENGTH)
+        if len(self.description) > MAX_DESCRIPTION_LENGTH:
+            raise ContractError(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+        if type(self.amount) is not int:
+            raise ContractError(f"amount must be an integer count of minor units; got {self.amount!r}")
+        if abs(self.amount) > MAX_MINOR_UNITS:
+            raise ContractError(f"amount {self.amount} is too large")
+        get_currency(self.currency)
+        if not isinstance(self.method, Method):
+            raise ContractError(f"method must be one of {', '.join(Method)}; got {self.method!r}")
+        self._check_dates()
+
+    def _check_dates(self) -> None:
+        if self.end_date < self.start_date:
+            raise ContractError(f"end_date {self.end_date} is before start_date {self.start_date}")
+        if self.cancel_date is None:
+            return
+        earliest = self.start_date - timedelta(days=1)
+        if not earliest <= self.cancel_date <= self.end_date:
+            raise ContractError(
+                f"cancel_date (last day of service) must be between {earliest} and {self.end_date}; got {self.cancel_date}"
+            )
+
+    @property
+    def currency_info(self) -> Currency:
+        return get_currency(self.currency)
+
+    @property
+    def total_days(self) -> int:
+        """Days in the contracted service period, both ends included."""
+        return (self.end_date - self.start_date).days + 1
+
+    @property
+    def last_service_day(self) -> date:
+        """The cancellation date when cancelled, otherwise the end date."""
+        return self.end_date if self.cancel_date is None else self.cancel_date
+
+    @property
+    def has_service(self) -> bool:
+        """False only for a contract cancelled before its first day of service."""
+        return self.last_service_day >= self.start_date
+
+    def formatted_amount(self) -> str:
+        return format_amount(self.amount, self.currency, with_code=True)
+
+
+def _check_text(name: str, value: str, max_length: int) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ContractError(f"{name} is empty")
+    if len(value) > max_length:
+        raise ContractError(f"{name} is longer than {max_length} characters")
