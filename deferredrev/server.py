@@ -45,10 +45,14 @@ class RunningServer:
 
 
 TOKEN_SWEEP_SECONDS = 60.0
+POSTING_SECONDS = 15.0
 
 
 def background_jobs(app: Application) -> list[Job]:
-    return [Job("token-sweep", app.lifecycle.sweep, TOKEN_SWEEP_SECONDS)]
+    return [
+        Job("token-sweep", app.lifecycle.sweep, TOKEN_SWEEP_SECONDS),
+        Job("posting-outbox", app.posting.run, POSTING_SECONDS),
+    ]
 
 
 def start_in_background(runtime: Runtime, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> RunningServer:

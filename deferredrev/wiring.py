@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -12,11 +15,14 @@ from deferredrev.bot.admins import AdminChecker
 from deferredrev.bot.app import build_bolt_app, client_for_team_factory, installation_store
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.notifier import SlackNotifier
+from deferredrev.bot.preview_messages import PreviewMessages
 from deferredrev.qbo.oauth import IntuitEndpoints, IntuitOAuth
 from deferredrev.runtime import Runtime
 from deferredrev.services.connections import ConnectionService
 from deferredrev.services.lifecycle import ConnectionLifecycle
 from deferredrev.services.mappings import ChartCache, MappingService
+from deferredrev.services.posting import PostingWorker
+from deferredrev.services.previews import PreviewService
 from deferredrev.services.qbo_access import QboGateway, TokenRefresher
 from deferredrev.services.tickets import TicketSigner
 from deferredrev.services.workspaces import WorkspaceService
@@ -24,6 +30,7 @@ from deferredrev.settings import Settings
 from deferredrev.web.app import create_web_app
 
 QBO_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +45,8 @@ class Application:
     mappings: MappingService
     notifier: SlackNotifier
     lifecycle: ConnectionLifecycle
+    previews: PreviewService
+    posting: PostingWorker
     bolt: App | None
     web: Flask | None
 
@@ -68,7 +77,8 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         redirect_uri=settings.qbo_redirect_uri,
         clock=clock,
     )
-    notifier = SlackNotifier(client_for_team_factory(settings, runtime.engine))
+    client_for_team = client_for_team_factory(settings, runtime.engine)
+    notifier = SlackNotifier(client_for_team)
     refresher = TokenRefresher(
         sessions=runtime.sessions,
         tokens=runtime.tokens,
@@ -94,6 +104,23 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         default_plan=settings.default_plan,
     )
     mappings = MappingService(sessions=runtime.sessions, gateway=gateway, clock=clock, cache=ChartCache(clock))
+    previews = PreviewService(
+        sessions=runtime.sessions,
+        gateway=gateway,
+        workspaces=workspaces,
+        connections=connections,
+        mappings=mappings,
+        clock=clock,
+    )
+    preview_messages = PreviewMessages(previews, client_for_team, settings.qbo_environment.value)
+    posting = PostingWorker(
+        sessions=runtime.sessions,
+        gateway=gateway,
+        clock=clock,
+        on_progress=preview_messages.refresh,
+        on_settled=preview_messages.settled,
+    )
+    kicker = BackgroundKicker(posting.run)
     deps = BotDeps(
         workspaces=workspaces,
         connections=connections,
@@ -102,6 +129,10 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         sessions=runtime.sessions,
         public_url=settings.public_url,
         forget_installation=_installation_forgetter(settings, runtime),
+        clock=clock,
+        previews=previews,
+        kick_posting=kicker.kick,
+        environment=settings.qbo_environment.value,
     )
     bolt = build_bolt_app(settings, deps, runtime.engine) if slack else None
     web = create_web_app(runtime, bolt=bolt, connections=connections) if bolt is not None else None
@@ -116,9 +147,31 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         mappings=mappings,
         notifier=notifier,
         lifecycle=lifecycle,
+        previews=previews,
+        posting=posting,
         bolt=bolt,
         web=web,
     )
+
+
+class BackgroundKicker:
+    """Runs a job now on a background thread (coalescing: one run at a time, one more queued at most)."""
+
+    def __init__(self, job: Callable[[], object]) -> None:
+        self._job = job
+        self._pending = threading.Semaphore(2)
+
+    def kick(self) -> None:
+        if self._pending.acquire(blocking=False):
+            threading.Thread(target=self._run, name="posting-kick", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._job()
+        except Exception:  # noqa: BLE001 - logged; the scheduler's next run picks the work up again
+            logger.exception("background posting run failed")
+        finally:
+            self._pending.release()
 
 
 def _installation_forgetter(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from deferredrev.bot.admins import AdminChecker
+from deferredrev.clock import Clock, SystemClock
 from deferredrev.services.connections import ConnectionService
 from deferredrev.services.mappings import MappingService
+from deferredrev.services.previews import PreviewService
 from deferredrev.services.workspaces import WorkspaceService
 from deferredrev.storage.db import SessionFactory
 
@@ -22,6 +24,16 @@ class BotDeps:
     sessions: SessionFactory
     public_url: str
     forget_installation: Callable[[str], None] = lambda team_id: None
+    clock: Clock = field(default_factory=SystemClock)
+    previews: PreviewService | None = None
+    kick_posting: Callable[[], None] = lambda: None
+    environment: str = "sandbox"
+
+    @property
+    def preview_service(self) -> PreviewService:
+        if self.previews is None:
+            raise RuntimeError("previews are not wired")
+        return self.previews
 
     def connect_url(self, ticket: str) -> str:
         return f"{self.public_url}/qbo/connect?t={ticket}"

@@ -42,3 +42,13 @@ CUTOVER_INPUT = "cutover_input"
 # contract import inputs
 IMPORT_FILE_BLOCK = "contracts_file_block"
 IMPORT_FILE_INPUT = "contracts_file_input"
+
+# previews and postings
+PREVIEW_APPROVE = "preview_approve"
+PREVIEW_REJECT = "preview_reject"
+PREVIEW_REFRESH = "preview_refresh"
+PREVIEW_RETRY = "preview_retry"
+HISTORY_REVERSE = "history_reverse"
+REJECT_VIEW = "reject_preview_modal"
+REJECT_REASON_BLOCK = "reject_reason_block"
+REJECT_REASON_INPUT = "reject_reason_input"

@@ -93,6 +93,7 @@ class TokenRefresher:
         self._clock = clock
         self._on_expired = on_expired
         self.owner = owner or f"proc-{uuid.uuid4().hex[:12]}"
+        self.lease = LEASE
         self._locks: dict[str, threading.RLock] = {}
         self._locks_guard = threading.Lock()
         self.refresh_calls = 0
@@ -173,7 +174,7 @@ class TokenRefresher:
                         QboConnection.lease_owner == self.owner,
                     ),
                 )
-                .values(lease_owner=self.owner, lease_until=now + LEASE)
+                .values(lease_owner=self.owner, lease_until=now + self.lease)
                 .execution_options(synchronize_session=False)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]

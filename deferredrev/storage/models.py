@@ -206,6 +206,7 @@ class JournalEntry(Base):
     period: Mapped[str] = mapped_column(String(7))
     posting_key: Mapped[str] = mapped_column(String(200), unique=True)
     request_id: Mapped[str] = mapped_column(String(50), unique=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)  # bumped (new request_id) only after a definitive failure
     doc_number: Mapped[str] = mapped_column(String(21))
     txn_date: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))

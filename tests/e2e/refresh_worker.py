@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -32,6 +32,9 @@ def main() -> int:
     settings = Settings.from_env(os.environ)
     clock = SandboxClock(os.environ["SANDBOX_URL"])
     app = wire(build_runtime(settings, clock=clock), slack=False)
+    # The test runs hours of sandbox time in seconds, so a 60-second lease would lapse mid-refresh under load;
+    # a lease as long as the test keeps the exclusion test about exclusion, not about CPU scheduling.
+    app.refresher.lease = timedelta(hours=6)
     sweeps = refreshed = 0
     while not stop_file.exists():
         report = app.lifecycle.sweep()

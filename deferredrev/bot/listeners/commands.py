@@ -12,7 +12,7 @@ from deferredrev.bot import ids
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.listeners import flows
+from deferredrev.bot.listeners import contracts, flows, previews
 from deferredrev.bot.listeners.guard import GuardedApp
 
 Subcommand = Callable[[BotDeps, WebClient, dict[str, Any], str], Message | None]
@@ -78,4 +78,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "mappings": _mappings,
     "settings": _settings,
     "disconnect": _disconnect,
+    "contracts": contracts.contracts_message,
+    "preview": previews.preview_command,
+    "history": previews.history_command,
 }

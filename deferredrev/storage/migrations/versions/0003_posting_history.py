@@ -1,4 +1,4 @@
-"""Posted history by contract and service period; preview revisions, kinds and summaries.
+"""Posted history by contract and service period; preview revisions, kinds and summaries; request generations.
 
 Revision ID: 0003
 Revises: 0002
@@ -39,9 +39,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("summary", sa.JSON(), nullable=False, server_default="{}"))
         batch.create_foreign_key("fk_previews_reverses_preview_id_previews", "previews", ["reverses_preview_id"], ["id"])
     op.create_index("ix_previews_team_period", "previews", ["team_id", "period"])
+    with op.batch_alter_table("journal_entries") as batch:
+        batch.add_column(sa.Column("generation", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("journal_entries") as batch:
+        batch.drop_column("generation")
     op.drop_index("ix_previews_team_period", table_name="previews")
     with op.batch_alter_table("previews") as batch:
         batch.drop_constraint("fk_previews_reverses_preview_id_previews", type_="foreignkey")

@@ -1,0 +1,231 @@
+"""`/deferredrev contracts`, the Import contracts button and the import modal's submission.
+
+The submission downloads the uploaded CSV with the bot token, imports it all or nothing, and answers in the modal:
+the first problems under the file input, and the full list in a message to the person (nothing is lost).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from deferredrev.bot import ids
+from deferredrev.bot.blocks import contracts as blocks
+from deferredrev.bot.blocks import messages, modals
+from deferredrev.bot.blocks.messages import Message
+from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.listeners.guard import GuardedApp
+from deferredrev.bot.listeners.replies import channel_id_of, metadata_of, reply, team_id_of, user_id_of
+from deferredrev.revrec.csv_contracts import LineError
+from deferredrev.services.contract_stats import contract_stats
+from deferredrev.services.contracts import ContractImportError, import_contracts_csv
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_TIMEOUT = httpx.Timeout(10.0)
+MAX_FILE_BYTES = 5 * 1024 * 1024
+ERRORS_FILE_NAME = "contracts-import-errors.txt"
+NOT_UTF8 = (
+    "{name} isn't UTF-8 text. Save it as “CSV UTF-8 (Comma delimited)” (Excel) or download it as CSV "
+    "(Google Sheets), then upload it again."
+)
+
+
+class UploadError(Exception):
+    """The uploaded file can't be read as a contracts CSV; the message is for the person who uploaded it."""
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    name: str
+    url: str
+    size: int | None
+
+
+def register(app: GuardedApp) -> None:
+    app.action(ids.OPEN_IMPORT)(open_import_clicked)
+    app.view(ids.IMPORT_VIEW)(import_submitted)
+
+
+# ---- /deferredrev contracts ------------------------------------------------------------------------------------------
+
+
+def contracts_message(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
+    """Counts and totals with an Import button for admins; `/deferredrev contracts import` opens the import at once."""
+    team_id, user_id = command["team_id"], command["user_id"]
+    if rest.lower() == "import":
+        return open_import(
+            deps,
+            client,
+            trigger_id=command["trigger_id"],
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=command.get("channel_id"),
+        )
+    stats = contract_stats(deps.sessions, team_id, deps.clock.now().date())
+    return blocks.contracts_overview(stats, can_import=deps.admins.is_admin(client, team_id, user_id))
+
+
+def open_import(
+    deps: BotDeps, client: WebClient, *, trigger_id: str, team_id: str, user_id: str, channel_id: str | None
+) -> Message | None:
+    """Open the import modal (remembering where to answer); a refusal message for non-admins."""
+    if not deps.admins.is_admin(client, team_id, user_id):
+        return messages.admin_only("import contracts")
+    view = modals.import_modal()
+    view["private_metadata"] = json.dumps({"channel_id": channel_id})
+    client.views_open(trigger_id=trigger_id, view=view)
+    return None
+
+
+def open_import_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
+    ack()
+    refusal = open_import(
+        deps,
+        client,
+        trigger_id=body["trigger_id"],
+        team_id=team_id_of(body),
+        user_id=user_id_of(body),
+        channel_id=channel_id_of(body),
+    )
+    if refusal is not None:
+        reply(body, respond, client, *refusal)
+
+
+# ---- the import modal ------------------------------------------------------------------------------------------------
+
+
+def import_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps) -> None:
+    team_id, user_id = team_id_of(body), user_id_of(body)
+    if not deps.admins.is_admin(client, team_id, user_id):
+        _field_error(ack, f"Only {blocks.WHO_CAN_IMPORT}")
+        return
+    upload = uploaded_file(view)
+    if upload is None:
+        _field_error(ack, "Choose a CSV file to import.")
+        return
+    try:
+        text = download_text(upload, token=client.token or "", api_base=client.base_url)
+        result = import_contracts_csv(deps.sessions, deps.clock, team_id=team_id, text=text, actor=user_id)
+    except UploadError as error:
+        _field_error(ack, str(error))
+        return
+    except ContractImportError as error:
+        _field_error(ack, blocks.import_field_error(error.errors))
+        _send_all_errors(client, user_id, metadata_of(view).get("channel_id"), error.errors, upload.name)
+        return
+    ack()
+    _tell(client, user_id, metadata_of(view).get("channel_id"), blocks.import_done_message(result, upload.name))
+
+
+def _field_error(ack: Ack, message: str) -> None:
+    ack(response_action="errors", errors={ids.IMPORT_FILE_BLOCK: message})
+
+
+def uploaded_file(view: dict[str, Any]) -> UploadedFile | None:
+    """The first file in the modal's file input, as Slack describes it in the submission."""
+    state = view.get("state", {}).get("values", {}).get(ids.IMPORT_FILE_BLOCK, {}).get(ids.IMPORT_FILE_INPUT, {})
+    files = state.get("files") or []
+    if not files or not isinstance(files[0], dict):
+        return None
+    first: dict[str, Any] = files[0]
+    url = first.get("url_private_download") or first.get("url_private")
+    if not url:
+        return None
+    size = first.get("size")
+    return UploadedFile(
+        name=str(first.get("name") or "the file"), url=str(url), size=size if isinstance(size, int) else None
+    )
+
+
+def download_text(upload: UploadedFile, *, token: str, api_base: str) -> str:
+    """The file's text: at most 5 MB, UTF-8 (a byte-order mark is fine). The bot token goes only to Slack."""
+    if not is_slack_file_url(upload.url, api_base):
+        raise UploadError("That file isn't hosted by Slack, so I can't read it. Upload it again.")
+    if upload.size is not None and upload.size > MAX_FILE_BYTES:
+        raise UploadError(_too_large(upload.name))
+    content = _fetch(upload, token)
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UploadError(NOT_UTF8.format(name=upload.name) + " (It is UTF-16.)")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UploadError(NOT_UTF8.format(name=upload.name) + f" (Byte {error.start + 1} is not UTF-8.)") from None
+
+
+def _fetch(upload: UploadedFile, token: str) -> bytes:
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.stream("GET", upload.url, headers=headers, timeout=DOWNLOAD_TIMEOUT, follow_redirects=False) as answer:
+            if answer.status_code != 200:
+                logger.warning("file download answered HTTP %s", answer.status_code)
+                raise UploadError(f"Slack didn't let me download {upload.name} (HTTP {answer.status_code}). Try again.")
+            if answer.headers.get("content-type", "").startswith("text/html"):
+                # what Slack sends instead of the file when the token may not read it (no files:read scope)
+                raise UploadError(f"Slack sent a sign-in page instead of {upload.name}. Ask an admin to reinstall the app.")
+            content = bytearray()
+            for chunk in answer.iter_bytes():
+                content += chunk
+                if len(content) > MAX_FILE_BYTES:
+                    raise UploadError(_too_large(upload.name))
+            return bytes(content)
+    except httpx.HTTPError as error:
+        logger.warning("file download failed: %s", error.__class__.__name__)
+        raise UploadError(f"I couldn't download {upload.name} from Slack ({error.__class__.__name__}). Try again.") from None
+
+
+def _too_large(name: str) -> str:
+    return f"{name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB. Split it into smaller files and import each."
+
+
+def is_slack_file_url(url: str, api_base: str) -> bool:
+    """Slack's own file hosts over HTTPS, or the host of the configured Slack API (a sandbox or proxy)."""
+    parts, api = urlsplit(url), urlsplit(api_base)
+    if parts.scheme == "https" and (parts.hostname == "slack.com" or (parts.hostname or "").endswith(".slack.com")):
+        return True
+    return bool(parts.hostname) and (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
+
+
+# ---- answering the person --------------------------------------------------------------------------------------------
+
+
+def _send_all_errors(
+    client: WebClient, user_id: str, channel_id: str | None, errors: list[LineError], file_name: str
+) -> None:
+    _tell(client, user_id, channel_id, blocks.import_errors_message(errors, file_name))
+    if blocks.errors_left_out(errors):
+        _upload_errors(client, user_id, blocks.errors_as_text(errors, file_name))
+
+
+def _tell(client: WebClient, user_id: str, channel_id: str | None, message: Message) -> None:
+    """Ephemeral in the channel the import started from; a DM when there is none or Slack refuses."""
+    text, message_blocks = message
+    if channel_id:
+        try:
+            client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=message_blocks)
+            return
+        except SlackApiError as error:
+            logger.info("ephemeral to %s failed (%s); sending a DM", user_id, error.response.get("error"))
+    try:
+        client.chat_postMessage(channel=user_id, text=text, blocks=message_blocks)
+    except SlackApiError as error:
+        logger.warning("could not tell %s about the import: %s", user_id, error.response.get("error"))
+
+
+def _upload_errors(client: WebClient, user_id: str, content: str) -> None:
+    """More problems than a message holds: the whole list as a text file in the person's DM."""
+    try:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=channel, content=content, filename=ERRORS_FILE_NAME, title="Contracts import problems"
+        )
+    except SlackApiError as error:
+        logger.warning("could not send the full error list to %s: %s", user_id, error.response.get("error"))

@@ -1,0 +1,816 @@
+"""Previews and decisions: compute a period's entries, show them, and turn an approval into outbox rows.
+
+An approval is exactly-once by construction: the preview moves ``open -> approved`` with a conditional UPDATE in
+the same transaction that inserts the entries, whose ``posting_key`` and ``request_id`` are unique and
+deterministic. Before inserting, the period is recomputed; if the result differs from what was previewed
+(contracts, mappings or history changed) the preview turns stale and nothing is queued.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from deferredrev.clock import Clock
+from deferredrev.qbo.errors import QboError
+from deferredrev.revrec.contracts import Contract
+from deferredrev.revrec.entries import (
+    AccountMapping,
+    JournalEntryDraft,
+    LineKind,
+    PeriodEntries,
+    PostedHistory,
+    PostingMode,
+    build_period_entries,
+)
+from deferredrev.revrec.journal import DraftKeys, truncate
+from deferredrev.revrec.money import format_amount, get_currency
+from deferredrev.revrec.periods import Period, describe_periods
+from deferredrev.services.connections import ConnectionService, ConnectionStatusView
+from deferredrev.services.contracts import load_contracts
+from deferredrev.services.mappings import Mapping, MappingService
+from deferredrev.services.qbo_access import NotConnectedError, QboGateway
+from deferredrev.services.workspaces import WorkspaceService, WorkspaceSettings
+from deferredrev.storage import models
+from deferredrev.storage.db import SessionFactory
+from deferredrev.storage.models import EntryStatus, PreviewStatus
+from deferredrev.storage.repositories import audit
+
+logger = logging.getLogger(__name__)
+
+LINES_SHOWN = 40
+REQUEST_ID_NAMESPACE = uuid.UUID("6f1c1b0e-8a55-4bd5-9d7e-2d6f0c3a9e41")
+IN_FLIGHT = (EntryStatus.PENDING.value, EntryStatus.POSTING.value, EntryStatus.UNKNOWN.value, EntryStatus.POSTED.value)
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ALREADY_DECIDED = "already_decided"
+    NOT_ALLOWED = "not_allowed"
+    SELF_APPROVAL = "self_approval"
+    STALE = "stale"
+    BLOCKED = "blocked"
+    NOTHING = "nothing"
+    QUEUED = "queued"
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    decision: Decision
+    message: str
+    preview_id: int
+    entries: int = 0
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    preview_id: int
+    content: dict[str, Any]
+    detail_csv: str | None  # the full detail when the message can show only the first lines
+
+
+@dataclass(frozen=True)
+class PeriodInputs:
+    settings: WorkspaceSettings
+    connection: ConnectionStatusView
+    mapping: Mapping | None
+    contracts: list[Contract]
+    history: PostedHistory
+    revision: int
+
+
+@dataclass
+class Checks:
+    warnings: list[str] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)
+    book_close_date: date | None = None
+
+
+def request_id_for(posting_key: str, generation: int = 0) -> str:
+    """QBO requestid: deterministic per entry (36 chars); a new generation only after a definitive failure."""
+    return str(uuid.uuid5(REQUEST_ID_NAMESPACE, f"{posting_key}#{generation}"))
+
+
+def qbo_entry_url(environment: str, qbo_id: str) -> str:
+    host = "app.sandbox.qbo.intuit.com" if environment == "sandbox" else "app.qbo.intuit.com"
+    return f"https://{host}/app/journal?txnId={qbo_id}"
+
+
+class PreviewService:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        gateway: QboGateway,
+        workspaces: WorkspaceService,
+        connections: ConnectionService,
+        mappings: MappingService,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+        self._workspaces = workspaces
+        self._connections = connections
+        self._mappings = mappings
+        self._clock = clock
+
+    def default_period(self) -> Period:
+        """The last closed month."""
+        return Period.of(self._clock.now().date()).previous()
+
+    # Preview -----------------------------------------------------------------------------------------------------
+
+    def create(self, team_id: str, period: Period, *, requested_by: str, channel_id: str | None) -> PreviewResult:
+        inputs = self._inputs(team_id, period)
+        checks = self._checks(team_id, period, inputs)
+        entries = self._entries(team_id, period, inputs)
+        content = self._content(period, inputs, checks, entries)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            preview = models.Preview(
+                team_id=team_id,
+                realm_id=inputs.connection.realm_id,
+                period=str(period),
+                posting_mode=inputs.settings.posting_mode,
+                fingerprint=fingerprint(entries, inputs.mapping),
+                status=PreviewStatus.OPEN.value,
+                requested_by=requested_by,
+                slack_channel=channel_id,
+                revision=inputs.revision,
+                summary=content,
+                created_at=now,
+            )
+            session.add(preview)
+            session.flush()
+            preview_id = preview.id
+            audit(session, action="preview.posted", now=now, team_id=team_id, actor=requested_by, period=str(period),
+                  preview_id=preview_id, entries=len(entries.drafts) if entries else 0)  # fmt: skip
+        detail = detail_csv(entries, inputs.contracts) if entries and content["line_pairs"] > LINES_SHOWN else None
+        return PreviewResult(preview_id=preview_id, content=content, detail_csv=detail)
+
+    def attach_message(self, preview_id: int, channel_id: str, ts: str) -> None:
+        with self._sessions.begin() as session:
+            preview = session.get(models.Preview, preview_id)
+            if preview is not None:
+                preview.slack_channel, preview.slack_ts = channel_id, ts
+
+    def _inputs(self, team_id: str, period: Period) -> PeriodInputs:
+        settings = self._workspaces.settings(team_id)
+        connection = self._connections.status(team_id)
+        mapping = self._mappings.current(team_id)
+        with self._sessions() as session:
+            contracts = load_contracts(session, team_id)
+            history = load_history(session, team_id)
+            revision = session.scalar(
+                select(func.count(models.Preview.id)).where(
+                    models.Preview.team_id == team_id,
+                    models.Preview.period == str(period),
+                    models.Preview.status.in_(
+                        [PreviewStatus.APPROVED.value, PreviewStatus.POSTED.value, PreviewStatus.FAILED.value]
+                    ),
+                    models.Preview.kind == "recognition",
+                )
+            )
+        return PeriodInputs(settings, connection, mapping, contracts, history, int(revision or 0))
+
+    def _entries(self, team_id: str, period: Period, inputs: PeriodInputs) -> PeriodEntries | None:
+        if inputs.mapping is None:
+            return None
+        accounts = AccountMapping(
+            inputs.mapping.deferred_revenue_id,
+            inputs.mapping.deferred_revenue_name,
+            inputs.mapping.revenue_id,
+            inputs.mapping.revenue_name,
+        )
+        return build_period_entries(
+            inputs.contracts,
+            period,
+            inputs.history,
+            accounts,
+            mode=PostingMode(inputs.settings.posting_mode),
+            cutover=inputs.settings.cutover_date,
+            scope=team_id,
+            revision=inputs.revision,
+        )
+
+    def _checks(self, team_id: str, period: Period, inputs: PeriodInputs) -> Checks:
+        checks = Checks()
+        status = inputs.connection.status
+        if status == "expired":
+            checks.blocking.append("The QuickBooks connection has expired: an admin can `/deferredrev reconnect`.")
+        elif status != "connected":
+            checks.blocking.append("QuickBooks isn't connected: an admin can `/deferredrev connect`.")
+        if inputs.mapping is None:
+            checks.blocking.append("Accounts aren't mapped yet: an admin can run `/deferredrev mappings`.")
+        elif inputs.connection.realm_id and inputs.mapping.realm_id != inputs.connection.realm_id:
+            checks.blocking.append("The mapped accounts belong to another QuickBooks company: run `/deferredrev mappings`.")
+        if status == "connected" and inputs.connection.realm_id and not checks.blocking:
+            self._check_quickbooks(team_id, inputs.connection.realm_id, period, inputs.mapping, checks)
+        return checks
+
+    def _check_quickbooks(
+        self, team_id: str, realm_id: str, period: Period, mapping: Mapping | None, checks: Checks
+    ) -> None:
+        client = self._gateway.client_for(team_id, realm_id)
+        try:
+            preferences = client.preferences()
+            checks.book_close_date = preferences.book_close_date
+            if preferences.book_close_date is not None and period.end <= preferences.book_close_date:
+                checks.blocking.append(
+                    f"QuickBooks books are closed through {preferences.book_close_date:%Y-%m-%d}, so {period.label} "
+                    "can't be posted. Reopen the period in QuickBooks (Settings › Advanced › Close the books) or "
+                    "preview an open month."
+                )
+            if mapping is not None:
+                for account_id, label in (
+                    (mapping.deferred_revenue_id, "Deferred Revenue"),
+                    (mapping.revenue_id, "Revenue"),
+                ):
+                    account = client.account(account_id)
+                    if not account.active:
+                        checks.blocking.append(
+                            f"The {label} account ({account.name}) is inactive in QuickBooks: reactivate it or choose "
+                            "another with `/deferredrev mappings`."
+                        )
+        except NotConnectedError as error:
+            checks.blocking.append(f"QuickBooks is {error.status}: an admin can `/deferredrev reconnect`.")
+        except QboError as error:
+            checks.blocking.append(f"Couldn't check QuickBooks: {error.user_message}")
+
+    def _content(
+        self, period: Period, inputs: PeriodInputs, checks: Checks, entries: PeriodEntries | None
+    ) -> dict[str, Any]:
+        customers = {c.contract_id: c.customer for c in inputs.contracts}
+        drafts = entries.drafts if entries else ()
+        lines, pairs, totals = _summarise(drafts, customers)
+        warnings = list(checks.warnings)
+        if entries is not None:
+            warnings += list(entries.warnings)
+        posted_before = Period(period.year, period.month) in inputs.history.all_posted_periods()
+        if entries is not None and not drafts:
+            warnings.append(
+                f"Nothing to post for {period.label}: "
+                + ("everything is already posted." if posted_before else "no contract recognises revenue in this period.")
+            )
+        elif posted_before:
+            warnings.append(f"{period.label} was posted before; these lines are only what changed since.")
+        return {
+            "period": str(period),
+            "period_label": period.label,
+            "company": inputs.connection.company_name,
+            "mode": inputs.settings.posting_mode,
+            "deferred_account": inputs.mapping.deferred_revenue_name if inputs.mapping else None,
+            "revenue_account": inputs.mapping.revenue_name if inputs.mapping else None,
+            "entry_count": len(drafts),
+            "line_pairs": pairs,
+            "lines": lines,
+            "totals": totals,
+            "warnings": warnings,
+            "blocking": checks.blocking,
+            "can_post": bool(drafts) and not checks.blocking,
+            "four_eyes": inputs.settings.four_eyes,
+        }
+
+    # Decisions ---------------------------------------------------------------------------------------------------
+
+    def approve(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
+        preview = self._preview(preview_id)
+        refusal = self._refusal(preview, user_id, is_admin, approving=True)
+        if refusal is not None:
+            return refusal
+        period = Period.parse(preview.period)
+        inputs = self._inputs(preview.team_id, period)
+        inputs = PeriodInputs(
+            inputs.settings, inputs.connection, inputs.mapping, inputs.contracts, inputs.history, preview.revision
+        )
+        checks = self._checks(preview.team_id, period, inputs)
+        entries = self._entries(preview.team_id, period, inputs)
+        if (
+            fingerprint(entries, inputs.mapping) != preview.fingerprint
+            or preview.posting_mode != inputs.settings.posting_mode
+        ):
+            return self._mark_stale(preview_id, user_id)
+        if checks.blocking:
+            return DecisionResult(Decision.BLOCKED, checks.blocking[0], preview_id)
+        if entries is None or not entries.drafts:
+            return DecisionResult(Decision.NOTHING, "There is nothing to post in this preview.", preview_id)
+        return self._queue(preview, entries.drafts, user_id)
+
+    def _queue(self, preview: models.Preview, drafts: Sequence[JournalEntryDraft], user_id: str) -> DecisionResult:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            moved = session.execute(
+                update(models.Preview)
+                .where(models.Preview.id == preview.id, models.Preview.status == PreviewStatus.OPEN.value)
+                .values(status=PreviewStatus.APPROVED.value, decided_by=user_id, decided_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if not moved.rowcount:  # type: ignore[attr-defined]
+                current = session.get(models.Preview, preview.id)
+                return _already(current, preview.id)
+            session.add_all(_entry_rows(preview, drafts, approver=user_id, now=now))
+            audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
+                  preview_id=preview.id, entries=len(drafts))  # fmt: skip
+        return DecisionResult(Decision.APPROVED, f"Approved: posting {len(drafts)} entries.", preview.id, len(drafts))
+
+    def reject(self, preview_id: int, user_id: str, *, is_admin: bool, reason: str) -> DecisionResult:
+        preview = self._preview(preview_id)
+        may_withdraw = user_id == preview.requested_by
+        refusal = (
+            None
+            if may_withdraw and preview.status == PreviewStatus.OPEN.value
+            else self._refusal(preview, user_id, is_admin, approving=False)
+        )
+        if refusal is not None:
+            return refusal
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            moved = session.execute(
+                update(models.Preview)
+                .where(models.Preview.id == preview_id, models.Preview.status == PreviewStatus.OPEN.value)
+                .values(status=PreviewStatus.REJECTED.value, decided_by=user_id, decided_at=now, reject_reason=reason[:2000])
+                .execution_options(synchronize_session=False)
+            )
+            if not moved.rowcount:  # type: ignore[attr-defined]
+                return _already(session.get(models.Preview, preview_id), preview_id)
+            audit(session, action="preview.rejected", now=now, team_id=preview.team_id, actor=user_id,
+                  preview_id=preview_id, reason=reason[:500])  # fmt: skip
+        return DecisionResult(Decision.REJECTED, "Rejected. Nothing was posted.", preview_id)
+
+    def _refusal(self, preview: models.Preview, user_id: str, is_admin: bool, *, approving: bool) -> DecisionResult | None:
+        if preview.status != PreviewStatus.OPEN.value:
+            return _already(preview, preview.id)
+        settings = self._workspaces.settings(preview.team_id)
+        allowed = user_id in settings.approvers if settings.approvers else is_admin
+        if not allowed:
+            who = "the approvers in `/deferredrev settings`" if settings.approvers else "workspace admins"
+            verb = "approve" if approving else "reject"
+            return DecisionResult(Decision.NOT_ALLOWED, f"Only {who} can {verb} previews. Nothing changed.", preview.id)
+        if approving and settings.four_eyes and user_id == preview.requested_by:
+            return DecisionResult(
+                Decision.SELF_APPROVAL,
+                "Four-eyes is on: someone other than the person who asked for this preview must approve it. "
+                "Nothing changed.",
+                preview.id,
+            )
+        return None
+
+    def _mark_stale(self, preview_id: int, user_id: str) -> DecisionResult:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            session.execute(
+                update(models.Preview)
+                .where(models.Preview.id == preview_id, models.Preview.status == PreviewStatus.OPEN.value)
+                .values(status=PreviewStatus.STALE.value)
+                .execution_options(synchronize_session=False)
+            )
+            preview = session.get(models.Preview, preview_id)
+            assert preview is not None
+            audit(session, action="preview.stale", now=now, team_id=preview.team_id, actor=user_id, preview_id=preview_id)
+        return DecisionResult(
+            Decision.STALE,
+            "Contracts, mappings or postings changed since this preview was made, so it wasn't posted. Refresh it to see "
+            "the current entries.",
+            preview_id,
+        )
+
+    def _preview(self, preview_id: int) -> models.Preview:
+        with self._sessions() as session:
+            preview = session.get(models.Preview, preview_id)
+        if preview is None:
+            raise LookupError(f"preview {preview_id} does not exist")
+        return preview
+
+    # Reading back --------------------------------------------------------------------------------------------------
+
+    def state(self, preview_id: int) -> dict[str, Any]:
+        """What the preview message should show now: its content plus decisions, progress and results."""
+        with self._sessions() as session:
+            preview = session.get(models.Preview, preview_id)
+            if preview is None:
+                raise LookupError(f"preview {preview_id} does not exist")
+            counts = dict(
+                session.execute(
+                    select(models.JournalEntry.status, func.count(models.JournalEntry.id))
+                    .where(models.JournalEntry.preview_id == preview_id)
+                    .group_by(models.JournalEntry.status)
+                ).all()
+            )
+            posted = session.execute(
+                select(models.JournalEntry.doc_number, models.JournalEntry.qbo_id)
+                .where(models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.POSTED.value)
+                .order_by(models.JournalEntry.id)
+                .limit(10)
+            ).all()
+            failures = session.execute(
+                select(models.JournalEntry.error_message, func.count(models.JournalEntry.id))
+                .where(models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.FAILED.value)
+                .group_by(models.JournalEntry.error_message)
+            ).all()
+        return {
+            "preview_id": preview.id,
+            "team_id": preview.team_id,
+            "kind": preview.kind,
+            "status": preview.status,
+            "requested_by": preview.requested_by,
+            "decided_by": preview.decided_by,
+            "reject_reason": preview.reject_reason,
+            "content": preview.summary,
+            "counts": {str(k): int(v) for k, v in counts.items()},
+            "posted": [{"doc": doc, "qbo_id": qbo_id} for doc, qbo_id in posted],
+            "failures": [{"message": message or "Unknown error", "count": int(n)} for message, n in failures],
+            "channel": preview.slack_channel,
+            "ts": preview.slack_ts,
+        }
+
+    def settle(self, preview_id: int) -> str:
+        """Once nothing is left in the outbox, record whether the preview's entries all posted."""
+        with self._sessions.begin() as session:
+            statuses = session.scalars(
+                select(models.JournalEntry.status).where(models.JournalEntry.preview_id == preview_id)
+            ).all()
+            preview = session.get(models.Preview, preview_id)
+            if (
+                preview is None
+                or not statuses
+                or preview.status not in (PreviewStatus.APPROVED.value, PreviewStatus.FAILED.value)
+            ):
+                return preview.status if preview else "missing"
+            busy = {EntryStatus.PENDING.value, EntryStatus.POSTING.value, EntryStatus.UNKNOWN.value}
+            if any(s in busy for s in statuses):
+                return preview.status
+            final = PreviewStatus.FAILED if EntryStatus.FAILED.value in statuses else PreviewStatus.POSTED
+            if preview.status != final.value:
+                preview.status = final.value
+                audit(session, action="entries.posted" if final is PreviewStatus.POSTED else "entries.failed",
+                      now=self._clock.now(), team_id=preview.team_id, actor="system", preview_id=preview_id,
+                      posted=statuses.count(EntryStatus.POSTED.value),
+                      failed=statuses.count(EntryStatus.FAILED.value))  # fmt: skip
+            return final.value
+
+    def retry_failed(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
+        """Queue a preview's failed entries again under new request ids (their earlier attempt definitively failed)."""
+        preview = self._preview(preview_id)
+        settings = self._workspaces.settings(preview.team_id)
+        if not (user_id in settings.approvers if settings.approvers else is_admin):
+            return DecisionResult(Decision.NOT_ALLOWED, "Only approvers can retry a posting.", preview_id)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            newer = session.scalar(
+                select(func.count(models.Preview.id)).where(
+                    models.Preview.team_id == preview.team_id,
+                    models.Preview.period == preview.period,
+                    models.Preview.id > preview_id,
+                    models.Preview.status.in_([PreviewStatus.APPROVED.value, PreviewStatus.POSTED.value]),
+                )
+            )
+            if newer:
+                return DecisionResult(
+                    Decision.ALREADY_DECIDED, "A newer preview of this period was approved; retry that one.", preview_id
+                )
+            failed = session.scalars(
+                select(models.JournalEntry).where(
+                    models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.FAILED.value
+                )
+            ).all()
+            for entry in failed:
+                entry.generation += 1
+                entry.request_id = request_id_for(entry.posting_key, entry.generation)
+                entry.status = EntryStatus.PENDING.value
+                entry.error_code = entry.error_message = None
+                entry.updated_at = now
+            if failed:
+                session.execute(
+                    update(models.Preview)
+                    .where(models.Preview.id == preview_id)
+                    .values(status=PreviewStatus.APPROVED.value)
+                    .execution_options(synchronize_session=False)
+                )
+                audit(session, action="entries.retry", now=now, team_id=preview.team_id, actor=user_id,
+                      preview_id=preview_id, entries=len(failed))  # fmt: skip
+        if not failed:
+            return DecisionResult(Decision.NOTHING, "Nothing failed here, so there is nothing to retry.", preview_id)
+        return DecisionResult(Decision.QUEUED, f"Retrying {len(failed)} entries.", preview_id, len(failed))
+
+    def reverse(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
+        """Queue reversing entries for what a preview posted: sides swapped, dated in the original period if it is
+        still open in QuickBooks, else in the current month. Posted entries are never edited."""
+        if not is_admin:
+            return DecisionResult(
+                Decision.NOT_ALLOWED, "Only DeferredRev admins can reverse postings. Nothing changed.", preview_id
+            )
+        original = self._preview(preview_id)
+        if original.kind != "recognition":
+            return DecisionResult(
+                Decision.NOTHING, "A reversal can't be reversed; post the period again instead.", preview_id
+            )
+        period = self._reversal_period(original)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            if session.scalar(select(models.Preview.id).where(models.Preview.reverses_preview_id == preview_id)):
+                return DecisionResult(
+                    Decision.ALREADY_DECIDED, "This posting was already reversed. Nothing changed.", preview_id
+                )
+            posted = session.scalars(
+                select(models.JournalEntry).where(
+                    models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.POSTED.value
+                )
+            ).all()
+            if not posted:
+                return DecisionResult(
+                    Decision.NOTHING, "Nothing from this preview is posted, so there is nothing to reverse.", preview_id
+                )
+            reversal = models.Preview(
+                team_id=original.team_id, realm_id=original.realm_id, period=str(period), posting_mode=original.posting_mode,
+                fingerprint="reversal", status=PreviewStatus.APPROVED.value, requested_by=user_id, decided_by=user_id,
+                decided_at=now, slack_channel=original.slack_channel, slack_ts=None, revision=0, kind="reversal",
+                reverses_preview_id=preview_id, created_at=now,
+                summary={**(original.summary or {}), "period": str(period), "period_label": period.label,
+                         "reverses": original.period, "entry_count": len(posted), "warnings": [], "blocking": []},
+            )  # fmt: skip
+            session.add(reversal)
+            session.flush()
+            session.add_all(reversal_rows(reversal, posted, period, approver=user_id, now=now))
+            audit(session, action="entries.reversal_queued", now=now, team_id=original.team_id, actor=user_id,
+                  preview_id=preview_id, reversal_preview_id=reversal.id, entries=len(posted))  # fmt: skip
+            reversal_id = reversal.id
+        return DecisionResult(
+            Decision.QUEUED, f"Reversing {len(posted)} entries in {period.label}.", reversal_id, len(posted)
+        )
+
+    def _reversal_period(self, original: models.Preview) -> Period:
+        period = Period.parse(original.period)
+        if not original.realm_id:
+            return period
+        try:
+            close = self._gateway.client_for(original.team_id, original.realm_id).preferences().book_close_date
+        except (QboError, NotConnectedError):
+            close = None
+        if close is not None and period.end <= close:
+            return Period.of(self._clock.now().date())
+        return period
+
+    def history(self, team_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            previews = session.scalars(
+                select(models.Preview)
+                .where(models.Preview.team_id == team_id)
+                .order_by(models.Preview.id.desc())
+                .limit(limit)
+            ).all()
+            counts = {
+                (pid, status): int(n)
+                for pid, status, n in session.execute(
+                    select(models.JournalEntry.preview_id, models.JournalEntry.status, func.count(models.JournalEntry.id))
+                    .where(models.JournalEntry.preview_id.in_([p.id for p in previews]))
+                    .group_by(models.JournalEntry.preview_id, models.JournalEntry.status)
+                ).all()
+            }
+        return [
+            {
+                "preview_id": p.id,
+                "period": p.period,
+                "kind": p.kind,
+                "status": p.status,
+                "requested_by": p.requested_by,
+                "decided_by": p.decided_by,
+                "created_at": p.created_at,
+                "entry_count": (p.summary or {}).get("entry_count", 0),
+                "totals": (p.summary or {}).get("totals", {}),
+                "posted": counts.get((p.id, EntryStatus.POSTED.value), 0),
+                "reversed": counts.get((p.id, EntryStatus.REVERSED.value), 0),
+                "failed": counts.get((p.id, EntryStatus.FAILED.value), 0),
+            }
+            for p in previews
+        ]
+
+
+def _already(preview: models.Preview | None, preview_id: int) -> DecisionResult:
+    if preview is None:
+        return DecisionResult(Decision.ALREADY_DECIDED, "This preview no longer exists.", preview_id)
+    who = f" by <@{preview.decided_by}>" if preview.decided_by else ""
+    words = {
+        PreviewStatus.APPROVED.value: f"already approved{who}",
+        PreviewStatus.POSTED.value: f"already approved{who} and posted",
+        PreviewStatus.FAILED.value: f"already approved{who}",
+        PreviewStatus.REJECTED.value: f"already rejected{who}",
+        PreviewStatus.STALE.value: "out of date; refresh it",
+    }
+    return DecisionResult(
+        Decision.ALREADY_DECIDED,
+        f"This preview is {words.get(preview.status, preview.status)}. Nothing changed.",
+        preview_id,
+    )
+
+
+def load_history(session: Session, team_id: str) -> PostedHistory:
+    """What is posted, or on its way (approved and in the outbox), by contract and service period."""
+    rows = session.execute(
+        select(
+            models.EntryRecognition.contract_id,
+            models.EntryRecognition.period,
+            func.sum(models.EntryRecognition.amount_minor),
+        )
+        .join(models.JournalEntry, models.JournalEntry.id == models.EntryRecognition.entry_id)
+        .where(
+            models.JournalEntry.team_id == team_id, models.JournalEntry.status.in_(IN_FLIGHT + (EntryStatus.REVERSED.value,))
+        )
+        .group_by(models.EntryRecognition.contract_id, models.EntryRecognition.period)
+    ).all()
+    amounts: dict[str, dict[Period, int]] = defaultdict(dict)
+    for contract_id, period, amount in rows:
+        amounts[contract_id][Period.parse(period)] = int(amount)
+    periods = session.scalars(
+        select(models.JournalEntry.period)
+        .where(models.JournalEntry.team_id == team_id, models.JournalEntry.status.in_(IN_FLIGHT))
+        .distinct()
+    ).all()
+    return PostedHistory(amounts=dict(amounts), posted_periods=frozenset(Period.parse(p) for p in periods))
+
+
+def fingerprint(entries: PeriodEntries | None, mapping: Mapping | None) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([mapping.deferred_revenue_id, mapping.revenue_id] if mapping else None).encode())
+    for draft in entries.drafts if entries else ():
+        digest.update(f"\n{draft.posting_key}|{draft.currency}".encode())
+        for line in draft.lines:
+            digest.update(f";{line.contract_id},{line.kind},{line.posting_type},{line.account_id},{line.amount}".encode())
+    return digest.hexdigest()
+
+
+def _entry_rows(
+    preview: models.Preview, drafts: Iterable[JournalEntryDraft], *, approver: str, now: datetime
+) -> list[models.JournalEntry]:
+    rows = []
+    for draft in drafts:
+        entry = models.JournalEntry(
+            team_id=preview.team_id,
+            realm_id=preview.realm_id or "",
+            preview_id=preview.id,
+            period=str(draft.period),
+            posting_key=draft.posting_key,
+            request_id=request_id_for(draft.posting_key),
+            generation=0,
+            doc_number=draft.doc_number,
+            txn_date=draft.txn_date,
+            currency=draft.currency,
+            total_minor=draft.total_debits,
+            private_note=draft.private_note(approver),
+            status=EntryStatus.PENDING.value,
+            requested_by=preview.requested_by,
+            approved_by=approver,
+            slack_channel=preview.slack_channel,
+            slack_ts=preview.slack_ts,
+            created_at=now,
+            updated_at=now,
+        )
+        entry.lines = [
+            models.JournalEntryLine(
+                line_no=number,
+                contract_id=line.contract_id,
+                kind=str(line.kind),
+                posting_type=str(line.posting_type),
+                account_id=line.account_id,
+                account_name=line.account_name,
+                amount_minor=line.amount,
+                description=line.description,
+            )
+            for number, line in enumerate(draft.lines)
+        ]
+        entry.recognitions = [
+            models.EntryRecognition(contract_id=r.contract_id, period=str(r.period), amount_minor=r.amount)
+            for r in draft.recognitions
+        ]
+        rows.append(entry)
+    return rows
+
+
+def reversal_rows(
+    reversal: models.Preview, originals: Sequence[models.JournalEntry], period: Period, *, approver: str, now: datetime
+) -> list[models.JournalEntry]:
+    keys = DraftKeys(reversal.team_id, period, 0, prefix="RV")
+    rows = []
+    for original in originals:
+        key = keys.posting_key(f"reversal:{original.doc_number}")
+        entry = models.JournalEntry(
+            team_id=original.team_id, realm_id=original.realm_id, preview_id=reversal.id, period=str(period),
+            posting_key=key, request_id=request_id_for(key), generation=0, doc_number=keys.doc_number(key),
+            txn_date=period.end, currency=original.currency, total_minor=original.total_minor,
+            private_note=truncate(f"Reversal of {original.doc_number} (QuickBooks id {original.qbo_id}). "
+                                  f"Approved by {approver}. "
+                                  f"Posting key: {key}. Original: {original.private_note}"),
+            status=EntryStatus.PENDING.value, requested_by=approver, approved_by=approver,
+            slack_channel=reversal.slack_channel, reverses_entry_id=original.id, created_at=now, updated_at=now,
+        )  # fmt: skip
+        swapped = [
+            models.JournalEntryLine(
+                line_no=0,
+                contract_id=line.contract_id,
+                kind=line.kind,
+                posting_type="Credit" if line.posting_type == "Debit" else "Debit",
+                account_id=line.account_id,
+                account_name=line.account_name,
+                amount_minor=line.amount_minor,
+                description=truncate(f"Reversal of {original.doc_number}: {line.description}"),
+            )  # fmt: skip
+            for line in original.lines
+        ]
+        ordered = [
+            line for pair in zip(swapped[0::2], swapped[1::2], strict=True) for line in sorted(pair, key=_debit_first)
+        ]
+        for number, line in enumerate(ordered):
+            line.line_no = number
+        entry.lines = ordered
+        entry.recognitions = [
+            models.EntryRecognition(contract_id=r.contract_id, period=r.period, amount_minor=-r.amount_minor)
+            for r in original.recognitions
+        ]
+        rows.append(entry)
+    return rows
+
+
+def _debit_first(line: models.JournalEntryLine) -> int:
+    return 0 if line.posting_type == "Debit" else 1
+
+
+def _summarise(
+    drafts: Sequence[JournalEntryDraft], customers: dict[str, str]
+) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    pairs = 0
+    totals: dict[str, dict[str, int]] = {}
+    for draft in drafts:
+        total = totals.setdefault(draft.currency, {"debits": 0, "credits": 0, "net_revenue": 0, "entries": 0})
+        total["debits"] += draft.total_debits
+        total["credits"] += draft.total_credits
+        total["net_revenue"] += draft.net_revenue
+        total["entries"] += 1
+        catch_up_periods = {r.contract_id: r.period for r in draft.catch_up_recognitions}
+        for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
+            pairs += 1
+            if len(lines) < LINES_SHOWN:
+                lines.append(_line(draft, debit, credit, customers, catch_up_periods))
+    return lines, pairs, totals
+
+
+def _line(
+    draft: JournalEntryDraft, debit: Any, credit: Any, customers: dict[str, str], catch_up: dict[str, Period]
+) -> dict[str, Any]:
+    note = ""
+    if debit.kind == LineKind.CATCH_UP:
+        periods = sorted(r.period for r in draft.catch_up_recognitions if r.contract_id == debit.contract_id)
+        note = f"catch-up {describe_periods(periods)}" if periods else "catch-up"
+    return {
+        "doc": draft.doc_number,
+        "contract": debit.contract_id,
+        "customer": customers.get(debit.contract_id, ""),
+        "kind": str(debit.kind),
+        "debit": debit.account_name,
+        "credit": credit.account_name,
+        "amount": debit.amount,
+        "currency": draft.currency,
+        "amount_text": format_amount(debit.amount, get_currency(draft.currency)),
+        "note": note,
+    }
+
+
+def detail_csv(entries: PeriodEntries, contracts: Sequence[Contract]) -> str:
+    customers = {c.contract_id: c.customer for c in contracts}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "doc_number",
+            "contract_id",
+            "customer",
+            "kind",
+            "debit_account",
+            "credit_account",
+            "amount",
+            "currency",
+            "description",
+        ]
+    )
+    for draft in entries.drafts:
+        currency = get_currency(draft.currency)
+        for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
+            writer.writerow([
+                draft.doc_number, debit.contract_id, customers.get(debit.contract_id, ""), str(debit.kind),
+                debit.account_name, credit.account_name, format_amount(debit.amount, currency, thousands=False),
+                draft.currency, debit.description,
+            ])  # fmt: skip
+    return out.getvalue()

@@ -1,0 +1,289 @@
+"""Preview to posted, end to end with both sandboxes: amounts to the cent, approvals, exactly-once posting."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from deferredrev.bot import ids
+from deferredrev.revrec.periods import Period
+from deferredrev.revrec.schedule import scheduled_amount
+from deferredrev.sandbox.intuit import RateLimits, SandboxConfig
+from deferredrev.sandbox.intuit.seed import US_REALM
+from deferredrev.services.contracts import import_contracts_csv, load_contracts
+from deferredrev.services.posting import Pacer
+from deferredrev.storage.models import JournalEntry
+from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, MEMBER, TEAM, Stack, running_stack
+
+PERIOD = "2026-10"
+CONTRACTS = """contract_id,customer,amount,currency,start_date,end_date,method,description
+C-1001,Acme Corp,12000.00,USD,2026-01-16,2027-01-15,daily,Annual platform licence
+C-1002,Beta LLC,1200.00,USD,2025-07-20,2026-07-19,daily,Ended before October
+C-1003,Gamma GmbH,3650.00,USD,2026-10-01,2027-09-30,daily,
+C-1004,Delta Inc,-300.00,USD,2026-09-01,2026-11-30,daily,Credit note
+C-1005,Epsilon & Sons,999.99,USD,2026-10-15,2026-10-15,daily,One-day workshop
+C-1006,Zeta Co,24000.00,USD,2025-11-01,2027-10-31,monthly_prorated,Two-year deal
+"""
+
+
+def scale_for_tests(stack: Stack) -> None:
+    stack.server.app.posting.batch_pacer = Pacer(40, time_scale=60)
+    stack.server.app.posting.single_pacer = Pacer(450, time_scale=60)
+
+
+@pytest.fixture
+def ready(database_url: str) -> Iterator[Stack]:
+    config = SandboxConfig(rate_limits=RateLimits(time_scale=60))
+    with running_stack(database_url, intuit_config=config) as stack:
+        scale_for_tests(stack)
+        stack.connect()
+        stack.slack.wait_for_dm(ADMIN, contains="Connected to")
+        map_accounts(stack)
+        import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, text=CONTRACTS, actor=ADMIN)
+        stack.server.app.workspaces.update(
+            TEAM, user_id=ADMIN, approvers=[ADMIN, APPROVER], four_eyes=True, alert_channel=None,
+            posting_mode="per_contract", cutover_date=None,
+        )  # fmt: skip
+        yield stack
+
+
+def map_accounts(stack: Stack) -> None:
+    chart = stack.server.app.mappings.chart(TEAM)
+    deferred = next(a for a in chart if a.name == "Deferred Revenue")
+    revenue = next(a for a in chart if a.account_type == "Income" and a.active)
+    stack.server.app.mappings.save(TEAM, deferred_revenue_id=deferred.id, revenue_id=revenue.id, user_id=ADMIN)
+
+
+def preview(stack: Stack, user: str = ADMIN, period: str = PERIOD) -> str:
+    before = {m.ts for m in stack.slack.messages(CHANNEL)}
+    stack.command(f"preview {period}", user=user)
+    message = stack.slack.wait_for(
+        lambda: next(
+            (m for m in stack.slack.messages(CHANNEL) if m.ts not in before and "Revenue recognition" in m.text), None
+        ),
+        message="a new preview message",
+    )
+    return message.ts
+
+
+def click_post(stack: Stack, ts: str, user: str = APPROVER) -> None:
+    response = stack.driver.click(user, action_id=ids.PREVIEW_APPROVE, channel=CHANNEL, message_ts=ts)
+    assert response.status_code == 200
+
+
+def wait_posted(stack: Stack, ts: str, contains: str = "Posted", timeout: float = 30) -> str:
+    message = stack.slack.wait_for(
+        lambda: (m := stack.slack.message(CHANNEL, ts)) and contains in str(m.blocks) and m,
+        timeout=timeout,
+        message=f"the preview to say {contains!r}",
+    )
+    return str(message.blocks)
+
+
+def qbo_entries(stack: Stack) -> list[dict]:  # type: ignore[type-arg]
+    return stack.intuit.journal_entries(US_REALM)
+
+
+def expected_revenue(stack: Stack) -> dict[str, int]:
+    with stack.server.runtime.sessions() as session:
+        contracts = load_contracts(session, TEAM)
+    period = Period.parse(PERIOD)
+    return {c.contract_id: scheduled_amount(c, period) for c in contracts if scheduled_amount(c, period)}
+
+
+def revenue_in_qbo(entries: list[dict], deferred_name: str = "Deferred Revenue") -> dict[str, int]:  # type: ignore[type-arg]
+    """Net revenue per contract as QBO holds it: debits to Deferred Revenue, credits swapped for negatives."""
+    found: dict[str, int] = {}
+    for entry in entries:
+        for line in entry["Line"]:
+            detail = line["JournalEntryLineDetail"]
+            contract = re.search(r"\bC-\d{4}\b", line["Description"]).group(0)  # type: ignore[union-attr]
+            cents = int((Decimal(str(line["Amount"])) * 100).to_integral_value())
+            is_deferred = detail["AccountRef"].get("name", "").startswith(deferred_name)
+            if is_deferred:
+                found[contract] = found.get(contract, 0) + (cents if detail["PostingType"] == "Debit" else -cents)
+    return found
+
+
+def test_preview_shows_the_entries_and_posts_them_per_contract(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    shown = str(stack.slack.message(CHANNEL, ts).blocks)
+    assert "C-1001" in shown and "Acme Corp" in shown and "balanced" in shown and "Post to QuickBooks" in shown
+    assert "Beta LLC" not in shown and "nothing to post for 2026-10: C-1002" in shown  # ended before October
+    click_post(stack, ts)
+    result = wait_posted(stack, ts)
+    assert "Posted 5 entries" in result
+    entries = qbo_entries(stack)
+    assert len(entries) == 5
+    assert revenue_in_qbo(entries) == expected_revenue(stack)
+    for entry in entries:
+        assert len(entry["DocNumber"]) <= 21 and entry["DocNumber"].startswith("DR2610-")
+        assert "Posting key:" in entry["PrivateNote"] and f"by {APPROVER}" in entry["PrivateNote"]
+        assert entry["TxnDate"] == "2026-10-31"
+        debits = sum(
+            Decimal(str(line["Amount"]))
+            for line in entry["Line"]
+            if line["JournalEntryLineDetail"]["PostingType"] == "Debit"
+        )
+        credits = sum(
+            Decimal(str(line["Amount"]))
+            for line in entry["Line"]
+            if line["JournalEntryLineDetail"]["PostingType"] == "Credit"
+        )
+        assert debits == credits
+
+
+def test_summary_mode_posts_one_balanced_entry_with_the_same_amounts(ready: Stack) -> None:
+    stack = ready
+    settings = stack.server.app.workspaces.settings(TEAM)
+    stack.server.app.workspaces.update(
+        TEAM, user_id=ADMIN, approvers=list(settings.approvers), four_eyes=True, alert_channel=None,
+        posting_mode="summary", cutover_date=None,
+    )  # fmt: skip
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    entries = qbo_entries(stack)
+    assert len(entries) == 1
+    assert revenue_in_qbo(entries) == expected_revenue(stack)
+
+
+def test_self_approval_and_non_approvers_are_refused(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack, user=ADMIN)
+    click_post(stack, ts, user=ADMIN)  # the requester, four-eyes on
+    assert "Four-eyes is on" in stack.ephemeral_text(ADMIN, contains="Four-eyes")
+    click_post(stack, ts, user=MEMBER)  # not in the approvers list
+    assert "Only the approvers" in stack.ephemeral_text(MEMBER, contains="approve")
+    time.sleep(0.3)
+    assert qbo_entries(stack) == []
+    assert "Post to QuickBooks" in str(stack.slack.message(CHANNEL, ts).blocks)
+
+
+def test_double_click_and_replayed_action_post_once(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    assert stack.driver.last_sent is not None
+    body, _ = stack.driver.last_sent
+    assert stack.driver.replay_last().status_code == 401  # a replayed request
+    assert stack.driver.post_signed(body, timestamp=int(time.time()) + 1).status_code == 200  # a second click
+    wait_posted(stack, ts)
+    time.sleep(0.5)
+    assert len(qbo_entries(stack)) == 5
+    with stack.server.runtime.sessions() as session:
+        assert session.scalar(select(func.count(JournalEntry.id))) == 5
+
+
+def test_stale_preview_must_be_refreshed(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    import_contracts_csv(
+        stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN,
+        text=CONTRACTS.replace("C-1003,Gamma GmbH,3650.00", "C-1003,Gamma GmbH,7300.00"),
+    )  # fmt: skip
+    click_post(stack, ts)
+    wait_posted(stack, ts, contains="out of date")
+    assert qbo_entries(stack) == []
+    stack.driver.click(APPROVER, action_id=ids.PREVIEW_REFRESH, channel=CHANNEL, message_ts=ts)
+    wait_posted(stack, ts, contains="Post to QuickBooks")
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    assert revenue_in_qbo(qbo_entries(stack)) == expected_revenue(stack)
+
+
+def test_reject_with_a_reason(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    stack.driver.click(APPROVER, action_id=ids.PREVIEW_REJECT, channel=CHANNEL, message_ts=ts)
+    view = stack.slack.wait_for_view(APPROVER, callback_id=ids.REJECT_VIEW)
+    stack.driver.submit(APPROVER, view["id"], {ids.REJECT_REASON_INPUT: "Wrong contract amounts"})
+    text = wait_posted(stack, ts, contains="Rejected")
+    assert "Wrong contract amounts" in text
+    assert qbo_entries(stack) == []
+
+
+def test_reposting_a_period_posts_only_what_changed(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    ts_again = preview(stack)
+    assert "Nothing to post" in str(stack.slack.message(CHANNEL, ts_again).blocks)
+    import_contracts_csv(
+        stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN,
+        text=CONTRACTS.replace("C-1003,Gamma GmbH,3650.00", "C-1003,Gamma GmbH,7300.00"),
+    )  # fmt: skip
+    ts_change = preview(stack)
+    shown = str(stack.slack.message(CHANNEL, ts_change).blocks)
+    assert "Gamma GmbH" in shown and "Acme Corp" not in shown
+    click_post(stack, ts_change)
+    wait_posted(stack, ts_change)
+    assert revenue_in_qbo(qbo_entries(stack)) == expected_revenue(stack)
+
+
+def test_closed_period_is_refused_with_a_clear_message(ready: Stack) -> None:
+    stack = ready
+    from datetime import date
+
+    stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))
+    ts = preview(stack)
+    shown = str(stack.slack.message(CHANNEL, ts).blocks)
+    assert "books are closed through 2026-10-31" in shown and "Post to QuickBooks" not in shown
+
+
+def test_closed_after_approval_ends_failed_with_retry(ready: Stack) -> None:
+    stack = ready
+    from datetime import date
+
+    ts = preview(stack)
+    stack.server.app.posting.batch_pacer = Pacer(40, time_scale=60)
+    stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # closed between preview and posting
+    stack.server.app.previews._check_quickbooks = lambda *args: None  # type: ignore[method-assign]
+    click_post(stack, ts)
+    text = wait_posted(stack, ts, contains="failed")
+    assert "closed" in text and "Retry failed entries" in text
+    assert qbo_entries(stack) == []
+    stack.intuit.set_book_close_date(US_REALM, None)
+    stack.driver.click(APPROVER, action_id=ids.PREVIEW_RETRY, channel=CHANNEL, message_ts=ts)
+    wait_posted(stack, ts, contains="Posted 5 entries")
+    assert len(qbo_entries(stack)) == 5
+
+
+def test_inactive_account_is_shown_and_blocks_posting(ready: Stack) -> None:
+    stack = ready
+    mapping = stack.server.app.mappings.current(TEAM)
+    assert mapping is not None
+    stack.intuit.deactivate_account(US_REALM, mapping.revenue_id)
+    ts = preview(stack)
+    assert "inactive in QuickBooks" in str(stack.slack.message(CHANNEL, ts).blocks)
+
+
+def test_bot_not_in_channel_says_how_to_invite(ready: Stack) -> None:
+    stack = ready
+    stack.workspace.add_channel("C0OUTSIDE", "outside", members=[ADMIN], bot_member=False)
+    stack.command(f"preview {PERIOD}", channel="C0OUTSIDE")
+    assert "/invite @DeferredRev" in stack.ephemeral_text(ADMIN, contains="invite", channel="C0OUTSIDE")
+
+
+def test_history_and_reversal(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    stack.command("history")
+    assert "Preview #" in stack.ephemeral_text(ADMIN, contains="Recent previews")
+    stack.driver.click(ADMIN, action_id=ids.HISTORY_REVERSE, channel=CHANNEL)
+    stack.slack.wait_for(lambda: len(qbo_entries(stack)) == 10, timeout=30, message="the reversing entries")
+    assert all(total == 0 for total in revenue_in_qbo(qbo_entries(stack)).values())
+    reversals = [e for e in qbo_entries(stack) if e["DocNumber"].startswith("RV")]
+    assert len(reversals) == 5 and all("Reversal of DR2610-" in e["PrivateNote"] for e in reversals)
+    # The period is open again: a new preview recognises the revenue once more.
+    ts_again = preview(stack)
+    assert "C-1001" in str(stack.slack.message(CHANNEL, ts_again).blocks)
