@@ -127,11 +127,13 @@ class PostingWorker:
             return report  # this process is already draining the outbox
         try:
             rounds = 0
+            tried: set[int] = set()  # an entry is attempted at most once per run; failures wait for the next run
             while max_rounds is None or rounds < max_rounds:
-                claimed = self._claim()
+                claimed = self._claim(exclude=tried)
                 if not claimed:
                     break
                 rounds += 1
+                tried.update(c.id for c in claimed)
                 self._post(claimed, report)
                 self._report_progress({c.preview_id for c in claimed if c.preview_id is not None})
             for preview_id in report.previews:
@@ -149,14 +151,18 @@ class PostingWorker:
             and_(entry.status == EntryStatus.POSTING.value, entry.lease_until < now),
         )
 
-    def _claim(self) -> list[Claimed]:
+    def _claim(self, exclude: set[int]) -> list[Claimed]:
         now = self._clock.now()
         entry = models.JournalEntry
         with self._sessions() as session:
             first = session.execute(
                 select(entry.team_id, entry.realm_id)
                 .join(models.QboConnection, models.QboConnection.team_id == entry.team_id)
-                .where(self._claimable(now), models.QboConnection.status == ConnectionStatus.CONNECTED.value)  # type: ignore[arg-type]
+                .where(
+                    self._claimable(now),  # type: ignore[arg-type]
+                    models.QboConnection.status == ConnectionStatus.CONNECTED.value,
+                    entry.id.not_in(exclude),
+                )
                 .order_by(entry.id)
                 .limit(1)
             ).first()
@@ -165,7 +171,12 @@ class PostingWorker:
             team_id, realm_id = first
             candidates = session.execute(
                 select(entry.id, entry.status)
-                .where(entry.team_id == team_id, entry.realm_id == realm_id, self._claimable(now))  # type: ignore[arg-type]
+                .where(
+                    entry.team_id == team_id,
+                    entry.realm_id == realm_id,
+                    self._claimable(now),  # type: ignore[arg-type]
+                    entry.id.not_in(exclude),
+                )
                 .order_by(entry.id)
                 .limit(self.batch_size)
             ).all()

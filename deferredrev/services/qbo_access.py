@@ -25,7 +25,7 @@ import httpx
 from sqlalchemy import or_, update
 
 from deferredrev.clock import Clock
-from deferredrev.qbo.client import QboClient
+from deferredrev.qbo.client import Backoff, QboClient
 from deferredrev.qbo.errors import InvalidGrantError
 from deferredrev.qbo.models import TokenSet
 from deferredrev.qbo.oauth import IntuitOAuth
@@ -243,11 +243,14 @@ class ConnectionTokenSource:
 class QboGateway:
     """Builds API clients for a workspace's connected company."""
 
-    def __init__(self, *, http: httpx.Client, api_base: str, refresher: TokenRefresher, clock: Clock) -> None:
+    def __init__(
+        self, *, http: httpx.Client, api_base: str, refresher: TokenRefresher, clock: Clock, backoff: Backoff | None = None
+    ) -> None:
         self._http = http
         self._api_base = api_base
         self.refresher = refresher
         self._clock = clock
+        self.backoff = backoff or Backoff()
 
     def client_for(self, team_id: str, realm_id: str) -> QboClient:
         return QboClient(
@@ -255,6 +258,7 @@ class QboGateway:
             api_base=self._api_base,
             realm_id=realm_id,
             tokens=ConnectionTokenSource(self.refresher, team_id, self._clock),
+            backoff=self.backoff,
         )
 
     def client_with_token(self, realm_id: str, access_token: str) -> QboClient:

@@ -20,6 +20,7 @@ from deferredrev.sandbox.intuit.config import AutoConsent
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.sandbox.slack import SlackDriver, SlackSandbox, Workspace
 from deferredrev.server import RunningServer, start_in_background
+from deferredrev.services.posting import Pacer
 from deferredrev.settings import Settings
 from tests.conftest import key_env, make_key
 
@@ -87,6 +88,24 @@ class Stack:
         result = self.browser_connect(self.connect_link(user, reconnect=reconnect), realm=realm)
         assert result.status_code == 302 and "outcome=" in result.headers["location"], result.headers
         return result
+
+    def service_env(self) -> dict[str, str]:
+        """Environment for another service process sharing this one's database, keys and sandboxes."""
+        return {
+            "DATABASE_URL": self.settings.database_url,
+            "DEFERREDREV_ENCRYPTION_KEYS": key_env(*self.settings.encryption_keys),
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": self.slack.api_url,
+            "QBO_CLIENT_ID": self.intuit.client_id,
+            "QBO_CLIENT_SECRET": self.intuit.client_secret,
+            "QBO_AUTHORIZE_URL": self.intuit.authorize_url,
+            "QBO_TOKEN_URL": self.intuit.token_url,
+            "QBO_REVOKE_URL": self.intuit.revoke_url,
+            "QBO_API_URL": self.intuit.api_url,
+            "PUBLIC_URL": self.settings.public_url,
+            "SANDBOX_URL": self.intuit.url,
+        }
 
     def close(self) -> None:
         self.browser.close()
@@ -157,3 +176,25 @@ def running_stack(
         yield stack
     finally:
         stack.close()
+
+
+CONTRACTS = """contract_id,customer,amount,currency,start_date,end_date,method,description
+C-1001,Acme Corp,12000.00,USD,2026-01-16,2027-01-15,daily,Annual platform licence
+C-1002,Beta LLC,1200.00,USD,2025-07-20,2026-07-19,daily,Ended before October
+C-1003,Gamma GmbH,3650.00,USD,2026-10-01,2027-09-30,daily,
+C-1004,Delta Inc,-300.00,USD,2026-09-01,2026-11-30,daily,Credit note
+C-1005,Epsilon & Sons,999.99,USD,2026-10-15,2026-10-15,daily,One-day workshop
+C-1006,Zeta Co,24000.00,USD,2025-11-01,2027-10-31,monthly_prorated,Two-year deal
+"""
+
+
+def scale_for_tests(stack: Stack) -> None:
+    stack.server.app.posting.batch_pacer = Pacer(40, time_scale=60)
+    stack.server.app.posting.single_pacer = Pacer(450, time_scale=60)
+
+
+def map_accounts(stack: Stack) -> None:
+    chart = stack.server.app.mappings.chart(TEAM)
+    deferred = next(a for a in chart if a.name == "Deferred Revenue")
+    revenue = next(a for a in chart if a.account_type == "Income" and a.active)
+    stack.server.app.mappings.save(TEAM, deferred_revenue_id=deferred.id, revenue_id=revenue.id, user_id=ADMIN)

@@ -4,59 +4,20 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from deferredrev.bot import ids
 from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import scheduled_amount
-from deferredrev.sandbox.intuit import RateLimits, SandboxConfig
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv, load_contracts
 from deferredrev.services.posting import Pacer
 from deferredrev.storage.models import JournalEntry
-from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, MEMBER, TEAM, Stack, running_stack
+from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, CONTRACTS, MEMBER, TEAM, Stack
 
 PERIOD = "2026-10"
-CONTRACTS = """contract_id,customer,amount,currency,start_date,end_date,method,description
-C-1001,Acme Corp,12000.00,USD,2026-01-16,2027-01-15,daily,Annual platform licence
-C-1002,Beta LLC,1200.00,USD,2025-07-20,2026-07-19,daily,Ended before October
-C-1003,Gamma GmbH,3650.00,USD,2026-10-01,2027-09-30,daily,
-C-1004,Delta Inc,-300.00,USD,2026-09-01,2026-11-30,daily,Credit note
-C-1005,Epsilon & Sons,999.99,USD,2026-10-15,2026-10-15,daily,One-day workshop
-C-1006,Zeta Co,24000.00,USD,2025-11-01,2027-10-31,monthly_prorated,Two-year deal
-"""
-
-
-def scale_for_tests(stack: Stack) -> None:
-    stack.server.app.posting.batch_pacer = Pacer(40, time_scale=60)
-    stack.server.app.posting.single_pacer = Pacer(450, time_scale=60)
-
-
-@pytest.fixture
-def ready(database_url: str) -> Iterator[Stack]:
-    config = SandboxConfig(rate_limits=RateLimits(time_scale=60))
-    with running_stack(database_url, intuit_config=config) as stack:
-        scale_for_tests(stack)
-        stack.connect()
-        stack.slack.wait_for_dm(ADMIN, contains="Connected to")
-        map_accounts(stack)
-        import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, text=CONTRACTS, actor=ADMIN)
-        stack.server.app.workspaces.update(
-            TEAM, user_id=ADMIN, approvers=[ADMIN, APPROVER], four_eyes=True, alert_channel=None,
-            posting_mode="per_contract", cutover_date=None,
-        )  # fmt: skip
-        yield stack
-
-
-def map_accounts(stack: Stack) -> None:
-    chart = stack.server.app.mappings.chart(TEAM)
-    deferred = next(a for a in chart if a.name == "Deferred Revenue")
-    revenue = next(a for a in chart if a.account_type == "Income" and a.active)
-    stack.server.app.mappings.save(TEAM, deferred_revenue_id=deferred.id, revenue_id=revenue.id, user_id=ADMIN)
 
 
 def preview(stack: Stack, user: str = ADMIN, period: str = PERIOD) -> str:
@@ -102,7 +63,7 @@ def revenue_in_qbo(entries: list[dict], deferred_name: str = "Deferred Revenue")
     for entry in entries:
         for line in entry["Line"]:
             detail = line["JournalEntryLineDetail"]
-            contract = re.search(r"\bC-\d{4}\b", line["Description"]).group(0)  # type: ignore[union-attr]
+            contract = re.search(r"\b[A-Z]-\d{4,5}\b", line["Description"]).group(0)  # type: ignore[union-attr]
             cents = int((Decimal(str(line["Amount"])) * 100).to_integral_value())
             is_deferred = detail["AccountRef"].get("name", "").startswith(deferred_name)
             if is_deferred:

@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-FaultKind = Literal["status", "delay", "reset", "commit_then_reset", "commit_then_500"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("status", "delay", "reset", "commit_then_reset", "commit_then_500")
+FaultKind = Literal["status", "delay", "reset", "commit_then_reset", "commit_then_500", "commit_then_hang"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("status", "delay", "reset", "commit_then_reset", "commit_then_500", "commit_then_hang")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Fault:
     - ``reset``: close the socket without a response, before doing anything.
     - ``commit_then_reset`` / ``commit_then_500``: handle the request fully (the write happens and a requestid is
       remembered), then drop the connection or answer 500 — the outcome-unknown case.
+    - ``commit_then_hang``: handle the request fully, then hold the response for ``seconds`` (real time) before
+      sending it — a client that gives up or is killed meanwhile never learns the outcome.
 
     ``path=None`` matches every request except the ``/_sandbox`` admin API.
     """
@@ -51,6 +53,10 @@ class Fault:
     @classmethod
     def commit_then_fail(cls, then: Literal["reset", "500"] = "reset", **kwargs: Any) -> Fault:
         return cls(kind="commit_then_reset" if then == "reset" else "commit_then_500", **kwargs)
+
+    @classmethod
+    def commit_then_hang(cls, seconds: float, **kwargs: Any) -> Fault:
+        return cls(kind="commit_then_hang", seconds=seconds, **kwargs)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:

@@ -364,6 +364,10 @@ class IntuitSandbox:
             raise Reset
         if fault.kind == "status":
             return self._fault_response(fault, request)
+        if fault.kind == "commit_then_hang":
+            response = self._route(request)
+            time.sleep(delay)
+            return response
         response = self._route(request, delay)
         if fault.kind == "commit_then_reset":
             raise Reset
