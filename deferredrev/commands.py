@@ -72,16 +72,23 @@ def contracts_import(args: argparse.Namespace) -> int:
         return 1
     finally:
         runtime.close()
-    print(f"{path}: imported {result.created} new and updated {result.updated} contract(s) for team {args.team}")
+    print(
+        f"{path}: imported {result.created} new and updated {result.updated} contract(s) for team {args.team} "
+        f"({result.unchanged} unchanged)"
+    )
     return 0
 
 
 def contracts_export(args: argparse.Namespace) -> int:
+    from deferredrev.revrec.errors import PeriodError
     from deferredrev.services.contracts import export_contracts_csv
 
     runtime = _runtime()
     try:
+        db.upgrade(runtime.engine)
         sys.stdout.write(export_contracts_csv(runtime.sessions, team_id=args.team, period=args.period))
+    except PeriodError as error:
+        raise CommandError(f"--period: {error}") from None
     finally:
         runtime.close()
     return 0

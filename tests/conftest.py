@@ -9,11 +9,17 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from deferredrev.settings import EncryptionKey
 from deferredrev.storage.db import make_engine, make_session_factory, normalise_url, upgrade
+
+# CI explores the same examples every run (a red build must be reproducible); local runs keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 PREFIXES_TO_CLEAN = ("SLACK_", "QBO_", "DEFERREDREV_", "DATABASE_URL", "PUBLIC_URL", "PORT")
 

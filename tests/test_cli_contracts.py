@@ -68,10 +68,10 @@ def import_file(path: Path, env: dict[str, str], cwd: Path) -> subprocess.Comple
 def test_import_the_sample_then_again_unchanged(env: dict[str, str], workdir: Path) -> None:
     first = import_file(sample_contracts_path(), env, workdir)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip().endswith(f"imported 40 new and updated 0 contract(s) for team {TEAM}")
+    assert first.stdout.strip().endswith(f"imported 40 new and updated 0 contract(s) for team {TEAM} (0 unchanged)")
     again = import_file(sample_contracts_path(), env, workdir)
     assert again.returncode == 0, again.stderr
-    assert "imported 0 new and updated 0 contract(s)" in again.stdout
+    assert f"imported 0 new and updated 0 contract(s) for team {TEAM} (40 unchanged)" in again.stdout
     rows = stored(env)
     assert len(rows) == 40 and {revision for _, revision in rows.values()} == {1}
     assert rows["C-1037"][0] == -120000  # the negative credit kept its sign
@@ -184,3 +184,11 @@ def test_unreadable_files_are_refused_clearly(env: dict[str, str], workdir: Path
     )
     result = import_file(latin1, env, workdir)
     assert result.returncode == 1 and "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_with_a_bad_period_or_an_empty_database_is_clear(env: dict[str, str], workdir: Path) -> None:
+    empty = run(["contracts", "export", "--team", "T0NEW"], env, workdir)
+    assert empty.returncode == 0 and empty.stdout.startswith("contract_id,")
+    bad = run(["contracts", "export", "--team", "T0NEW", "--period", "2026-13"], env, workdir)
+    assert bad.returncode == 1
+    assert "--period" in bad.stderr and "Traceback" not in bad.stderr

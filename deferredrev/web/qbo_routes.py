@@ -123,6 +123,18 @@ def qbo_blueprint(connections: ConnectionService, *, secure_cookies: bool = True
         )
         return _no_store(make_response(html, 200))
 
+    @routes.get("/qbo/reconnect")
+    def reconnect_help() -> Response:
+        """Intuit's Launch / Reconnect URL: connecting always starts in Slack, where we know who you are."""
+        html = render_template(
+            "result.html",
+            title="Reconnect DeferredRev from Slack",
+            message="DeferredRev connects to QuickBooks from Slack, so it knows which workspace and admin you are.",
+            next_step="In Slack, run /deferredrev reconnect (or /deferredrev connect) and follow the button.",
+            good=True,
+        )
+        return _no_store(make_response(html, 200))
+
     @routes.get("/qbo/disconnect")
     def disconnected_in_quickbooks() -> Response:
         realm_id = request.args.get("realmId") or request.args.get("realmid")

@@ -187,3 +187,9 @@ def test_forged_disconnect_landing_does_not_disconnect(connected: Stack) -> None
     assert page.status_code == 200
     with stack.server.runtime.sessions() as session:
         assert session.scalars(select(QboConnection)).one().status == "connected"
+
+
+def test_reconnect_landing_page_points_to_slack(stack: Stack) -> None:
+    page = stack.browser.get(stack.url + "/qbo/reconnect")
+    assert page.status_code == 200 and "/deferredrev reconnect" in page.text
+    assert page.headers["cache-control"] == "no-store"

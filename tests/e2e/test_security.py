@@ -89,3 +89,21 @@ def test_canary_secrets_never_reach_logs_or_responses(stack: Stack, caplog: pyte
     for path in ("/healthz", "/readyz", "/qbo/result?outcome=connected", "/qbo/disconnect"):
         page = stack.browser.get(stack.url + path).text
         assert not any(canary in page for canary in canaries)
+
+
+def test_unused_methods_are_refused(stack: Stack) -> None:
+    for method, path in (
+        ("TRACE", "/slack/events"),
+        ("TRACE", "/qbo/callback"),
+        ("PUT", "/healthz"),
+        ("GET", "/slack/events"),
+    ):
+        assert stack.browser.request(method, stack.url + path).status_code == 405, (method, path)
+
+
+def test_security_headers_on_every_page(stack: Stack) -> None:
+    for path in ("/healthz", "/qbo/result?outcome=connected", "/qbo/reconnect"):
+        response = stack.browser.get(stack.url + path)
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-frame-options"] == "DENY"
