@@ -79,6 +79,7 @@ def _serve_until_stopped(server: Any, stopping: threading.Event) -> None:
 def run_server(settings: Settings) -> int:
     runtime = build_runtime(settings, migrate=settings.database_url.startswith("sqlite"))
     configure_logging(runtime.secrets)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" per queued request is noise
     app = wire(runtime)
     assert app.web is not None and app.bolt is not None
     socket_mode = None

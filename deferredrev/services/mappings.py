@@ -101,15 +101,26 @@ def option_text(account: Account) -> str:
 
 
 def search(accounts: list[Account], role: Role, typed: str, limit: int = MAX_OPTIONS) -> list[AccountOption]:
-    """Accounts of the role's types whose name contains what was typed (prefix matches first)."""
+    """Accounts of the role's types whose name contains what was typed, prefix matches first, each group in chart
+    order (the cache keeps the chart sorted by name, so a keystroke costs one pass and no sort)."""
     needle = typed.strip().casefold()
-    eligible = [a for a in accounts if a.active and a.account_type in role.allowed_types]
-    if needle:
-        eligible = [a for a in eligible if needle in (a.fully_qualified_name or a.name).casefold()]
-    eligible.sort(
-        key=lambda a: (not (a.fully_qualified_name or a.name).casefold().startswith(needle), a.fully_qualified_name)
-    )
-    return [AccountOption(a.id, option_text(a)) for a in eligible[:limit]]
+    prefix: list[Account] = []
+    inside: list[Account] = []
+    for account in accounts:
+        if not account.active or account.account_type not in role.allowed_types:
+            continue
+        name = (account.fully_qualified_name or account.name).casefold()
+        if name.startswith(needle):
+            prefix.append(account)
+            if len(prefix) >= limit:
+                break
+        elif needle in name and len(inside) < limit:
+            inside.append(account)
+    return [AccountOption(a.id, option_text(a)) for a in (prefix + inside)[:limit]]
+
+
+def by_name(accounts: list[Account]) -> list[Account]:
+    return sorted(accounts, key=lambda a: (a.fully_qualified_name or a.name).casefold())
 
 
 class MappingService:
@@ -141,7 +152,7 @@ class MappingService:
             if cached is not None:
                 return cached
         types = [*DEFERRED_REVENUE_TYPES, *REVENUE_TYPES]
-        accounts = list(self._gateway.client_for(team_id, realm_id).accounts(types=types))
+        accounts = by_name(list(self._gateway.client_for(team_id, realm_id).accounts(types=types)))
         self._cache.put(realm_id, accounts)
         return accounts
 

@@ -1,25 +1,27 @@
 from __future__ import annotations
 
 from deferredrev.qbo.models import Account
-from deferredrev.services.mappings import OPTION_TEXT_LIMIT, Role, search
+from deferredrev.services.mappings import OPTION_TEXT_LIMIT, Role, by_name, search
 
 
 def account(id_: str, name: str, type_: str, active: bool = True) -> Account:
     return Account(id_, name.split(":")[-1], name, type_, None, None, active, "USD")
 
 
-CHART = [
-    account("1", "Deferred Revenue", "Other Current Liability"),
-    account("2", "Deferred Revenue:Annual plans", "Other Current Liability"),
-    account("3", "Loans", "Long Term Liability"),
-    account("4", "Accounts Payable", "Accounts Payable"),
-    account("5", "Services", "Income"),
-    account("6", "Subscription Revenue", "Income"),
-    account("7", "Interest earned", "Other Income"),
-    account("8", "Old Revenue", "Income", active=False),
-    account("9", "Checking", "Bank"),
-    account("10", "Revenue share " + "x" * 100, "Income"),
-]
+CHART = by_name(
+    [
+        account("1", "Deferred Revenue", "Other Current Liability"),
+        account("2", "Deferred Revenue:Annual plans", "Other Current Liability"),
+        account("3", "Loans", "Long Term Liability"),
+        account("4", "Accounts Payable", "Accounts Payable"),
+        account("5", "Services", "Income"),
+        account("6", "Subscription Revenue", "Income"),
+        account("7", "Interest earned", "Other Income"),
+        account("8", "Old Revenue", "Income", active=False),
+        account("9", "Checking", "Bank"),
+        account("10", "Revenue share " + "x" * 100, "Income"),
+    ]
+)
 
 
 def test_roles_filter_by_account_type() -> None:
