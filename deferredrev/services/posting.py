@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import selectinload
 
 from deferredrev.clock import Clock
 from deferredrev.qbo.client import QboClient
@@ -73,6 +73,16 @@ class Claimed:
     request: JournalEntryRequest
     request_id: str
     posting_key: str
+    reverses_entry_id: int | None = None
+
+
+@dataclass
+class Outcomes:
+    """What one claim's calls decided, written back in a single transaction."""
+
+    posted: list[tuple[Claimed, JournalEntry]] = field(default_factory=list)
+    failed: list[tuple[Claimed, QboError]] = field(default_factory=list)
+    released: dict[EntryStatus, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,12 +123,13 @@ class PostingWorker:
         self.batch_size = batch_size
         self.use_batch = use_batch
         self.batch_pacer = batch_pacer or Pacer(40)
-        self.single_pacer = single_pacer or Pacer(450)
+        self.single_pacer = single_pacer or Pacer(480)  # 96% of 500/min: headroom for the app's own reads
         self._lease = lease
         self._progress_every = progress_every
         self._last_progress: dict[int, float] = {}
         self._multicurrency: dict[str, bool] = {}
         self._run_lock = threading.Lock()
+        self._outcomes = Outcomes()
 
     def run(self, *, max_rounds: int | None = None) -> WorkReport:
         """Post until the outbox has nothing claimable left (or ``max_rounds`` claims were processed)."""
@@ -180,31 +191,40 @@ class PostingWorker:
                 .order_by(entry.id)
                 .limit(self.batch_size)
             ).all()
-        claimed_ids: dict[int, bool] = {}
+        if not candidates:
+            return []
+        previous = dict(candidates)
+        lease_until = now + self._lease  # also identifies the rows this claim took
         with self._sessions.begin() as session:
-            for entry_id, previous in candidates:
-                moved = session.execute(
-                    update(entry)
-                    .where(entry.id == entry_id, self._claimable(now))  # type: ignore[arg-type]
-                    .values(
-                        status=EntryStatus.POSTING.value,
-                        lease_owner=self.owner,
-                        lease_until=now + self._lease,
-                        attempts=entry.attempts + 1,
-                        updated_at=now,
-                    )
-                    .execution_options(synchronize_session=False)
+            session.execute(
+                update(entry)
+                .where(entry.id.in_(previous), self._claimable(now))  # type: ignore[arg-type]
+                .values(
+                    status=EntryStatus.POSTING.value,
+                    lease_owner=self.owner,
+                    lease_until=lease_until,
+                    attempts=entry.attempts + 1,
+                    updated_at=now,
                 )
-                if moved.rowcount:  # type: ignore[attr-defined]
-                    claimed_ids[entry_id] = previous in (EntryStatus.UNKNOWN.value, EntryStatus.POSTING.value)
-        return self._load(claimed_ids)
+                .execution_options(synchronize_session=False)
+            )
+            taken = session.scalars(
+                select(entry.id).where(
+                    entry.id.in_(previous), entry.lease_owner == self.owner, entry.lease_until == lease_until
+                )
+            ).all()
+        doubtful = (EntryStatus.UNKNOWN.value, EntryStatus.POSTING.value)
+        return self._load({entry_id: previous[entry_id] in doubtful for entry_id in taken})
 
     def _load(self, claimed_ids: dict[int, bool]) -> list[Claimed]:
         if not claimed_ids:
             return []
         with self._sessions() as session:
             rows = session.scalars(
-                select(models.JournalEntry).where(models.JournalEntry.id.in_(claimed_ids)).order_by(models.JournalEntry.id)
+                select(models.JournalEntry)
+                .where(models.JournalEntry.id.in_(claimed_ids))
+                .options(selectinload(models.JournalEntry.lines))
+                .order_by(models.JournalEntry.id)
             ).all()
             return [
                 Claimed(
@@ -216,6 +236,7 @@ class PostingWorker:
                     request=_request(row),
                     request_id=row.request_id,
                     posting_key=row.posting_key,
+                    reverses_entry_id=row.reverses_entry_id,
                 )
                 for row in rows
             ]
@@ -225,6 +246,7 @@ class PostingWorker:
     def _post(self, claimed: list[Claimed], report: WorkReport) -> None:
         team_id, realm_id = claimed[0].team_id, claimed[0].realm_id
         client = self._gateway.client_for(team_id, realm_id)
+        self._outcomes = Outcomes()
         try:
             to_send = self._resolve_in_doubt(client, claimed, report)
             to_send = self._with_currency(client, team_id, to_send)
@@ -236,8 +258,12 @@ class PostingWorker:
         except (NotConnectedError, QboAuthError) as error:
             # Still-leased entries go back to the queue; posting resumes once the connection works again.
             logger.warning("posting for team %s paused: %s", team_id, error.__class__.__name__)
-            self._release([c.id for c in claimed if not c.in_doubt], EntryStatus.PENDING)
-            self._release([c.id for c in claimed if c.in_doubt], EntryStatus.UNKNOWN)
+            settled = {item.id for item, _ in self._outcomes.posted} | {item.id for item, _ in self._outcomes.failed}
+            open_items = [c for c in claimed if c.id not in settled]
+            self._release([c.id for c in open_items if not c.in_doubt], EntryStatus.PENDING)
+            self._release([c.id for c in open_items if c.in_doubt], EntryStatus.UNKNOWN)
+        finally:
+            self._flush(self._outcomes, report)
 
     def _resolve_in_doubt(self, client: QboClient, claimed: list[Claimed], report: WorkReport) -> list[Claimed]:
         """An earlier attempt may have reached QuickBooks: look before sending again."""
@@ -323,60 +349,59 @@ class PostingWorker:
     # Recording ---------------------------------------------------------------------------------------------------
 
     def _record_posted(self, item: Claimed, created: JournalEntry, report: WorkReport) -> None:
-        now = self._clock.now()
-        with self._sessions.begin() as session:
-            session.execute(
-                update(models.JournalEntry)
-                .where(models.JournalEntry.id == item.id)
-                .values(
-                    status=EntryStatus.POSTED.value, qbo_id=created.id, qbo_sync_token=created.sync_token, posted_at=now,
-                    lease_owner=None, lease_until=None, error_code=None, error_message=None, updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )  # fmt: skip
-            self._mark_reversed_original(session, item)
-        report.posted += 1
-        if item.preview_id is not None:
-            report.previews.add(item.preview_id)
-
-    @staticmethod
-    def _mark_reversed_original(session: Session, item: Claimed) -> None:
-        original_id = session.scalar(select(models.JournalEntry.reverses_entry_id).where(models.JournalEntry.id == item.id))
-        if original_id is not None:
-            session.execute(
-                update(models.JournalEntry)
-                .where(models.JournalEntry.id == original_id)
-                .values(status=EntryStatus.REVERSED.value)
-                .execution_options(synchronize_session=False)
-            )
+        self._outcomes.posted.append((item, created))
 
     def _record_failed(self, item: Claimed, error: QboError, report: WorkReport) -> None:
-        now = self._clock.now()
-        with self._sessions.begin() as session:
-            session.execute(
-                update(models.JournalEntry)
-                .where(models.JournalEntry.id == item.id)
-                .values(
-                    status=EntryStatus.FAILED.value, error_code=error.code, error_message=error.user_message[:2000],
-                    lease_owner=None, lease_until=None, updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )  # fmt: skip
-        report.failed += 1
-        if item.preview_id is not None:
-            report.previews.add(item.preview_id)
+        self._outcomes.failed.append((item, error))
 
     def _release(self, entry_ids: Sequence[int], status: EntryStatus) -> None:
-        if not entry_ids:
-            return
+        if entry_ids:
+            self._outcomes.released.setdefault(status, []).extend(entry_ids)
+
+    def _flush(self, outcomes: Outcomes, report: WorkReport) -> None:
         now = self._clock.now()
+        entry = models.JournalEntry
+        cleared = {"lease_owner": None, "lease_until": None, "updated_at": now}
         with self._sessions.begin() as session:
-            session.execute(
-                update(models.JournalEntry)
-                .where(models.JournalEntry.id.in_(entry_ids), models.JournalEntry.lease_owner == self.owner)
-                .values(status=status.value, lease_owner=None, lease_until=None, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            if outcomes.posted:
+                session.execute(
+                    update(entry),
+                    [
+                        {"id": item.id, "status": EntryStatus.POSTED.value, "qbo_id": created.id,
+                         "qbo_sync_token": created.sync_token, "posted_at": now, "error_code": None,
+                         "error_message": None, **cleared}
+                        for item, created in outcomes.posted
+                    ],
+                )  # fmt: skip
+                originals = [item.reverses_entry_id for item, _ in outcomes.posted if item.reverses_entry_id is not None]
+                if originals:
+                    session.execute(
+                        update(entry)
+                        .where(entry.id.in_(originals))
+                        .values(status=EntryStatus.REVERSED.value)
+                        .execution_options(synchronize_session=False)
+                    )
+            if outcomes.failed:
+                session.execute(
+                    update(entry),
+                    [
+                        {"id": item.id, "status": EntryStatus.FAILED.value, "error_code": error.code,
+                         "error_message": error.user_message[:2000], **cleared}
+                        for item, error in outcomes.failed
+                    ],
+                )  # fmt: skip
+            for status, entry_ids in outcomes.released.items():
+                session.execute(
+                    update(entry)
+                    .where(entry.id.in_(entry_ids), entry.lease_owner == self.owner)
+                    .values(status=status.value, **cleared)
+                    .execution_options(synchronize_session=False)
+                )
+        report.posted += len(outcomes.posted)
+        report.failed += len(outcomes.failed)
+        for item, _ in [*outcomes.posted, *outcomes.failed]:
+            if item.preview_id is not None:
+                report.previews.add(item.preview_id)
 
     def _report_progress(self, preview_ids: set[int]) -> None:
         now = time.monotonic()
