@@ -117,14 +117,20 @@ def keys_generate(args: argparse.Namespace) -> int:
 
 
 def keys_rotate(args: argparse.Namespace) -> int:
+    from deferredrev.storage.slack_store import rotate_slack_tokens
+
     runtime = _runtime()
     try:
         with runtime.sessions.begin() as session:
             touched = runtime.tokens.rotate_all(session)
-            audit(session, action="keys.rotate", now=runtime.clock.now(), actor="cli", rows=touched)
+            slack_rows = rotate_slack_tokens(session, runtime.vault)
+            audit(session, action="keys.rotate", now=runtime.clock.now(), actor="cli", rows=touched, slack_rows=slack_rows)
     finally:
         runtime.close()
-    print(f"re-encrypted {touched} connection(s) under key {runtime.vault.primary_key_id!r}")
+    print(
+        f"re-encrypted {touched} connection(s) and {slack_rows} Slack installation row(s) "
+        f"under key {runtime.vault.primary_key_id!r}"
+    )
     return 0
 
 

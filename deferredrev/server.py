@@ -37,7 +37,10 @@ class RunningServer:
         return self.app.runtime
 
     def stop(self) -> None:
+        self.app.kicker.wait()  # background posting runs finish before anything they talk to goes away
         self._stopping.set()
+        # Requests in flight finish before the server closes its wake-up pipe (as waitress does on Ctrl-C).
+        self._server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
         self._server.close()
         self._thread.join(timeout=5)
         self.app.close()

@@ -47,10 +47,12 @@ class Application:
     lifecycle: ConnectionLifecycle
     previews: PreviewService
     posting: PostingWorker
+    kicker: BackgroundKicker
     bolt: App | None
     web: Flask | None
 
     def close(self) -> None:
+        self.kicker.wait()
         self.http.close()
 
 
@@ -77,7 +79,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         redirect_uri=settings.qbo_redirect_uri,
         clock=clock,
     )
-    client_for_team = client_for_team_factory(settings, runtime.engine)
+    client_for_team = client_for_team_factory(settings, runtime.engine, runtime.vault)
     notifier = SlackNotifier(client_for_team)
     refresher = TokenRefresher(
         sessions=runtime.sessions,
@@ -134,7 +136,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         kick_posting=kicker.kick,
         environment=settings.qbo_environment.value,
     )
-    bolt = build_bolt_app(settings, deps, runtime.engine) if slack else None
+    bolt = build_bolt_app(settings, deps, runtime.engine, runtime.vault) if slack else None
     web = create_web_app(runtime, bolt=bolt, connections=connections) if bolt is not None else None
     return Application(
         runtime=runtime,
@@ -149,6 +151,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         lifecycle=lifecycle,
         previews=previews,
         posting=posting,
+        kicker=kicker,
         bolt=bolt,
         web=web,
     )
@@ -160,10 +163,18 @@ class BackgroundKicker:
     def __init__(self, job: Callable[[], object]) -> None:
         self._job = job
         self._pending = threading.Semaphore(2)
+        self._threads: list[threading.Thread] = []
 
     def kick(self) -> None:
         if self._pending.acquire(blocking=False):
-            threading.Thread(target=self._run, name="posting-kick", daemon=True).start()
+            thread = threading.Thread(target=self._run, name="posting-kick", daemon=True)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+            thread.start()
+
+    def wait(self, timeout: float = 10.0) -> None:
+        """Let runs in progress finish (before shutting down)."""
+        for thread in list(self._threads):
+            thread.join(timeout)
 
     def _run(self) -> None:
         try:
@@ -177,5 +188,5 @@ class BackgroundKicker:
 def _installation_forgetter(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
     if not settings.multi_workspace:
         return lambda team_id: None
-    store = installation_store(settings, runtime.engine)
+    store = installation_store(settings, runtime.engine, runtime.vault)
     return lambda team_id: store.delete_all(enterprise_id=None, team_id=team_id)

@@ -87,7 +87,7 @@ def test_keys_rotate_reencrypts_rows_and_reports_the_count(tmp_path: Path) -> No
         store.seal(connection, tokens, now=now)
     result = run(["keys", "rotate"], {"DATABASE_URL": url, "DEFERREDREV_ENCRYPTION_KEYS": f"{new},{old}"}, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "re-encrypted 1 connection(s) under key 'new'" in result.stdout
+    assert "re-encrypted 1 connection(s) and 0 Slack installation row(s) under key 'new'" in result.stdout
     only_new = TokenStore(TokenVault(parse_encryption_keys(new)), SecretRegistry())
     with sessions() as session:
         opened = only_new.open(session.scalars(select(QboConnection)).one())

@@ -24,6 +24,8 @@ from deferredrev.bot.listeners.replies import user_id_of
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.qbo_access import ConnectionExpiredError, NotConnectedError
 from deferredrev.settings import Settings
+from deferredrev.storage.slack_store import SealedInstallationStore
+from deferredrev.storage.vault import TokenVault
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "files:read", 
 LISTENER_THREADS = 64  # listeners wait on Slack, QBO and the database after acking; acks must never queue behind them
 
 
-def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine) -> App:
+def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine, vault: TokenVault) -> App:
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret or "",
         "request_verification_enabled": bool(settings.slack_signing_secret) or settings.slack_app_token is None,
@@ -39,7 +41,7 @@ def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine) -> App:
         "process_before_response": False,
     }
     if settings.multi_workspace:
-        installations = installation_store(settings, engine)
+        installations = installation_store(settings, engine, vault)
         app = App(
             client=WebClient(base_url=settings.slack_api_url),
             installation_store=installations,
@@ -69,16 +71,17 @@ def slack_authorize_url(api_url: str) -> str:
     return urljoin(api_url if api_url.endswith("/") else api_url + "/", "../oauth/v2/authorize")
 
 
-def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
-    return SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=engine)
+def installation_store(settings: Settings, engine: Engine, vault: TokenVault) -> SQLAlchemyInstallationStore:
+    """slack_sdk's store, with the Slack tokens sealed by our vault."""
+    return SealedInstallationStore(client_id=settings.slack_client_id or "", engine=engine, vault=vault)
 
 
-def client_for_team_factory(settings: Settings, engine: Engine) -> Any:
+def client_for_team_factory(settings: Settings, engine: Engine, vault: TokenVault) -> Any:
     """How background work (alerts, posting progress) gets a Slack client for a workspace."""
     if not settings.multi_workspace:
         single = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         return lambda team_id: single
-    store = installation_store(settings, engine)
+    store = installation_store(settings, engine, vault)
 
     def client_for(team_id: str) -> WebClient | None:
         bot = store.find_bot(enterprise_id=None, team_id=team_id)

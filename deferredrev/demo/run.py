@@ -1,42 +1,93 @@
-"""Runs the product end to end against the sandboxes, in a temporary folder, and prints a transcript."""
+"""`deferredrev demo`: the whole product story against the sandboxes, in a temporary folder, printed as a chat log.
+
+Nothing leaves the machine: sandbox Intuit and Slack and the service listen on 127.0.0.1, SQLite lives in a temporary
+folder, and the encryption key is generated for the run and thrown away. Everything is stopped and deleted at the end,
+also when a step fails (the demo then exits 1: it doubles as a smoke test).
+"""
 
 from __future__ import annotations
 
+import io
+import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
-import httpx
+from deferredrev.demo.script import DemoError, Outcome, Walkthrough
+from deferredrev.demo.stack import TIME_SCALE, DemoStack, demo_settings, start_stack
+from deferredrev.demo.transcript import Transcript
+from deferredrev.revrec.money import format_amount
+from deferredrev.sandbox.intuit.seed import US_REALM
 
-from deferredrev.runtime import build_runtime
-from deferredrev.server import start_in_background
-from deferredrev.settings import Settings
-from deferredrev.storage.vault import generate_key
-
-
-def demo_settings(workdir: Path) -> Settings:
-    """Embedded defaults: SQLite in a temporary folder and a throwaway encryption key (demo only)."""
-    env = {
-        "DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
-        "DEFERREDREV_ENCRYPTION_KEYS": generate_key("demo"),
-        "SLACK_SIGNING_SECRET": "demo-signing-secret-not-for-production",
-    }
-    return Settings.from_env(env)
+__all__ = ["demo_settings", "run_demo"]
 
 
 def run_demo(*, quiet: bool = False) -> int:
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="deferredrev-demo-") as tmp:
-        settings = demo_settings(Path(tmp))
-        say = (lambda _line: None) if quiet else print
-        say("DeferredRev demo: SQLite in a temporary folder, sandbox Intuit and Slack on loopback.")
-        say("Using a throwaway encryption key generated for this demo only; `serve` refuses to run without a real one.")
-        runtime = build_runtime(settings, migrate=True)
-        server = start_in_background(runtime)
-        try:
-            health = httpx.get(f"{server.url}/readyz", timeout=5).json()
-            say(f"Service up at {server.url}: readiness {health['status']}, database {health['database']}.")
-        finally:
-            server.stop()
-    print(f"Demo finished in {time.monotonic() - started:.1f}s.")
+    _tolerant_output()
+    out = Transcript(quiet=quiet)
+    outcome = _run(out)
+    if outcome is None:
+        return 1
+    out.step("Summary")
+    out.summary(_summary(outcome, time.monotonic() - started))
     return 0
+
+
+def _run(out: Transcript) -> Outcome | None:
+    with tempfile.TemporaryDirectory(prefix="deferredrev-demo-", ignore_cleanup_errors=True) as tmp:
+        out.banner("DeferredRev demo: deferred-revenue recognition from Slack to QuickBooks Online", _INTRO)
+        out.step("Start sandbox Intuit, sandbox Slack and DeferredRev")
+        stack: DemoStack | None = None
+        try:
+            stack = start_stack(Path(tmp))
+            out.users = stack.names()
+            _introduce(out, stack, Path(tmp))
+            return Walkthrough(stack, out).run()
+        except DemoError as error:
+            out.failure(f"deferredrev demo failed at {out.current}: {error}")
+        except Exception:  # noqa: BLE001 - a smoke test reports whatever broke, then cleans up
+            out.failure(f"deferredrev demo failed at {out.current}:\n{traceback.format_exc()}")
+        finally:
+            if stack is not None:
+                stack.close()
+    return None
+
+
+_INTRO = [
+    "Everything runs on this machine: stand-ins for Intuit and Slack on 127.0.0.1, SQLite in a temporary folder.",
+    "The encryption key for QuickBooks tokens is a throwaway key generated for this run only "
+    "(`deferredrev serve` refuses to start without a real one).",
+]
+
+
+def _introduce(out: Transcript, stack: DemoStack, workdir: Path) -> None:
+    others = len(stack.intuit.companies) - 1
+    out.note(
+        f"Sandbox Intuit at {stack.intuit.url}: QuickBooks company “{stack.intuit.companies[US_REALM].name}” "
+        f"(and {others} others), rate limits running {TIME_SCALE:.0f}× faster."
+    )
+    out.note(
+        f"Sandbox Slack at {stack.slack.url}: workspace “{stack.workspace.name}” with ana (admin), bo (approver) and "
+        "cy (member), all in #finance."
+    )
+    out.note(f"DeferredRev at {stack.url}, database in {workdir} (deleted at the end).")
+    out.note(f"The posting worker paces itself {TIME_SCALE:.0f}× faster to match the sandbox's rate limits.")
+
+
+def _summary(outcome: Outcome, seconds: float) -> list[str]:
+    amount = format_amount(outcome.recognised_minor, outcome.currency)
+    return [
+        f"DeferredRev demo: {outcome.entries} journal entries posted to QuickBooks for {outcome.period_label}, "
+        f"{outcome.currency} {amount} revenue recognised (matches the preview).",
+        "Import, connect, map, preview, four-eyes approval, posting, expiry, reconnect and disconnect: "
+        f"all done in {seconds:.1f}s. Sandboxes stopped, temporary folder deleted.",
+    ]
+
+
+def _tolerant_output() -> None:
+    """The transcript has emoji and box lines: never crash on a terminal that cannot show them."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")

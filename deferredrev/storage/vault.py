@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -54,6 +55,21 @@ class TokenIdentity:
         return f"deferredrev|qbo-token|v1|team={self.team_id}|realm={self.realm_id}|col={self.kind.value}".encode()
 
 
+class Identity(Protocol):
+    def associated_data(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class SlackTokenIdentity:
+    """A Slack installation token column (the installation store's rows are written by slack_sdk, so the associated
+    data names the column, not the row)."""
+
+    column: str
+
+    def associated_data(self) -> bytes:
+        return f"deferredrev|slack-token|v1|col={self.column}".encode()
+
+
 class TokenVault:
     def __init__(self, keys: Iterable[EncryptionKey]) -> None:
         keyring = list(keys)
@@ -69,13 +85,13 @@ class TokenVault:
     def primary_key_id(self) -> str:
         return self._primary_id
 
-    def encrypt(self, plaintext: str, identity: TokenIdentity) -> bytes:
+    def encrypt(self, plaintext: str, identity: Identity) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
         key_id = self._primary_id.encode()
         sealed = self._ciphers[self._primary_id].encrypt(nonce, plaintext.encode(), identity.associated_data())
         return FORMAT_VERSION + bytes([len(key_id)]) + key_id + nonce + sealed
 
-    def decrypt(self, blob: bytes, identity: TokenIdentity) -> str:
+    def decrypt(self, blob: bytes, identity: Identity) -> str:
         key_id, nonce, sealed = _split(blob)
         cipher = self._ciphers.get(key_id)
         if cipher is None:
@@ -84,7 +100,7 @@ class TokenVault:
             return cipher.decrypt(nonce, sealed, identity.associated_data()).decode()
         except InvalidTag:
             raise DecryptionError(
-                f"stored {identity.kind.value} token for team {identity.team_id} does not decrypt "
+                f"a stored token ({identity.associated_data().decode()}) does not decrypt "
                 "(damaged, moved from another row, or wrong key)"
             ) from None
 
@@ -94,7 +110,7 @@ class TokenVault:
     def needs_rotation(self, blob: bytes) -> bool:
         return self.key_id_of(blob) != self._primary_id
 
-    def reencrypt(self, blob: bytes, identity: TokenIdentity) -> bytes:
+    def reencrypt(self, blob: bytes, identity: Identity) -> bytes:
         return self.encrypt(self.decrypt(blob, identity), identity)
 
 

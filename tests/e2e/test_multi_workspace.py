@@ -41,3 +41,23 @@ def test_install_with_a_forged_state_is_refused(database_url: str) -> None:
         assert refused.status_code in (400, 401)
         with stack.server.runtime.engine.connect() as raw:
             assert raw.execute(text("SELECT count(*) FROM slack_bots")).scalar_one() == 0
+
+
+def test_slack_tokens_are_sealed_at_rest(database_url: str) -> None:
+    with running_stack(database_url, multi_workspace=True) as stack:
+        stack.slack.set_browser_session(TEAM, ADMIN)
+        install = stack.browser.get(stack.url + "/slack/install")
+        authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', install.text)
+        assert authorize
+        approved = stack.browser.get(authorize.group(1).replace("&amp;", "&"))
+        cookie = install.headers["set-cookie"].split(";", 1)[0]
+        assert stack.browser.get(approved.headers["location"], headers={"cookie": cookie}).status_code == 200
+        with stack.server.runtime.engine.connect() as raw:
+            stored = [str(v) for v in raw.execute(text("SELECT bot_token FROM slack_bots")).scalars()]
+            stored += [str(v) for v in raw.execute(text("SELECT bot_token FROM slack_installations")).scalars()]
+        issued = [call.response["access_token"] for call in stack.slack.calls("oauth.v2.access") if call.response]
+        assert issued and stored
+        assert not any(token in value for token in issued for value in stored)
+        assert all(not value.startswith("xox") for value in stored)
+        stack.command("status")  # the app still reads them back to act in the workspace
+        assert "DeferredRev status" in stack.ephemeral_text(contains="DeferredRev status")

@@ -236,6 +236,10 @@ def hard_expiry_warning(company: str, days_left: int) -> Message:
     ]
 
 
+def confirmation(text: str) -> Message:
+    return text, [section(f":white_check_mark: {escape(text)}")]
+
+
 def error_message(text: str) -> Message:
     return text, [section(f":warning: {escape(text)}")]
 

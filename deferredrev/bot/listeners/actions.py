@@ -81,10 +81,10 @@ def disconnect_confirmed(ack: Ack, body: dict[str, Any], client: WebClient, resp
     if company is None:
         text, blocks = messages.error_message("QuickBooks was already disconnected.")
     else:
-        text, blocks = messages.error_message(f"Disconnected {company}. Contracts, mappings and history are kept.")
+        text, blocks = messages.confirmation(f"Disconnected {company}. Contracts, mappings and history are kept.")
     reply(body, respond, client, text, blocks, replace_original=True)
 
 
 def disconnect_cancelled(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
     ack()
-    reply(body, respond, client, *messages.error_message("Still connected; nothing changed."), replace_original=True)
+    reply(body, respond, client, *messages.confirmation("Still connected; nothing changed."), replace_original=True)

@@ -158,5 +158,5 @@ def reverse_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: 
         return
     channel = previews.state(result.preview_id).get("channel") or user_id
     post_preview(deps, client, result.preview_id, channel, detail_csv=None)
-    reply(body, respond, client, *messages.error_message(result.message))
+    reply(body, respond, client, *messages.confirmation(result.message))
     deps.kick_posting()

@@ -69,7 +69,7 @@ def settings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], cli
     deps.workspaces.update(team_id, user_id=user_id, **values)
     ack()
     channel = metadata_of(view).get("channel_id")
-    text, blocks = messages.error_message("Settings saved.")
+    text, blocks = messages.confirmation("Settings saved.")
     try:
         if channel:
             client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
@@ -81,6 +81,6 @@ def settings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], cli
 
 def _dm(client: WebClient, user_id: str, text: str) -> None:
     try:
-        client.chat_postMessage(channel=user_id, text=text, blocks=messages.error_message(text)[1])
+        client.chat_postMessage(channel=user_id, text=text, blocks=messages.confirmation(text)[1])
     except SlackApiError as error:
         logger.info("could not DM %s: %s", user_id, error.response.get("error"))

@@ -1,7 +1,8 @@
 """Slack installation and OAuth state tables for multi-workspace installs (slack_sdk's SQLAlchemy stores).
 
 Columns follow slack_sdk's ``SQLAlchemyInstallationStore`` / ``SQLAlchemyOAuthStateStore`` (slack_sdk >= 3.40.1),
-written out here so the schema is versioned with ours.
+written out here so the schema is versioned with ours; token columns are wider because they hold vault ciphertexts
+(``storage/slack_store.py``).
 
 Revision ID: 0002
 Revises: 0001
@@ -31,11 +32,11 @@ def _team_columns() -> list[sa.Column[object]]:
 
 def _bot_columns() -> list[sa.Column[object]]:
     return [
-        sa.Column("bot_token", sa.String(200)),
+        sa.Column("bot_token", sa.String(1000)),  # vault ciphertexts (base64), longer than the tokens
         sa.Column("bot_id", sa.String(32)),
         sa.Column("bot_user_id", sa.String(32)),
         sa.Column("bot_scopes", sa.String(1000)),
-        sa.Column("bot_refresh_token", sa.String(200)),
+        sa.Column("bot_refresh_token", sa.String(1000)),
         sa.Column("bot_token_expires_at", sa.DateTime()),
     ]
 
@@ -49,9 +50,9 @@ def upgrade() -> None:
         sa.Column("team_name", sa.String(200)),
         *_bot_columns(),
         sa.Column("user_id", sa.String(32), nullable=False),
-        sa.Column("user_token", sa.String(200)),
+        sa.Column("user_token", sa.String(1000)),
         sa.Column("user_scopes", sa.String(1000)),
-        sa.Column("user_refresh_token", sa.String(200)),
+        sa.Column("user_refresh_token", sa.String(1000)),
         sa.Column("user_token_expires_at", sa.DateTime()),
         sa.Column("incoming_webhook_url", sa.String(200)),
         sa.Column("incoming_webhook_channel", sa.String(200)),

@@ -1,0 +1,388 @@
+"""The walk-through: what ana, bo and the QuickBooks side do, step by step, and what DeferredRev answers.
+
+Each step also checks what it shows (a connect that does not connect, or QuickBooks totals that differ from the
+preview, raise :class:`DemoError`), so the demo doubles as a smoke test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from deferredrev.bot import ids
+from deferredrev.demo.samples import sample_contracts_path
+from deferredrev.demo.stack import ADMIN, APPROVER, CHANNEL, CHANNEL_NAME, MEMBER, TEAM, DemoStack
+from deferredrev.demo.transcript import JSON, Transcript
+from deferredrev.revrec.money import format_amount
+from deferredrev.sandbox.intuit.seed import US_REALM
+from deferredrev.sandbox.slack import Ephemeral, Message, render_blocks
+from deferredrev.sandbox.slack.render import message_text_for_search
+from deferredrev.storage.models import Preview
+
+PERIOD = "2026-10"
+POSTING_TIMEOUT = 60.0
+REPLY_TIMEOUT = 10.0
+OPTIONS_SHOWN = 4
+
+ROLES = {ADMIN: "ana (admin)", APPROVER: "bo (approver)", MEMBER: "cy (member)"}
+BOT = "DeferredRev"
+ONLY_YOU = f"{BOT} (only visible to you)"
+IN_CHANNEL = f"{BOT} in #{CHANNEL_NAME}"
+
+
+class DemoError(Exception):
+    """Something the demo checks did not hold; the message says what."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    period_label: str
+    entries: int
+    currency: str
+    recognised_minor: int
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a user could already see before an action, so the answer to that action is told apart from old ones."""
+
+    user: str
+    channel: str
+    ephemerals: frozenset[str]
+    dms: frozenset[str]
+    messages: frozenset[str]
+
+
+def _shows(item: Ephemeral | Message, contains: str) -> bool:
+    return contains in message_text_for_search(item.text, item.blocks)
+
+
+def _key(item: Ephemeral | Message) -> str:
+    return f"{item.ts}|{item.text}|{json.dumps(item.blocks, sort_keys=True)}"
+
+
+def _link_in(blocks: list[JSON]) -> str:
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("url"):
+                return str(element["url"])
+    raise DemoError("no link button in the message")
+
+
+def _cents(amount: Any) -> int:
+    return int((Decimal(str(amount)) * 100).to_integral_value())
+
+
+class Walkthrough:
+    def __init__(self, stack: DemoStack, out: Transcript) -> None:
+        self.stack = stack
+        self.slack = stack.slack
+        self.out = out
+
+    def run(self) -> Outcome:
+        self.import_contracts()
+        self.connect()
+        self.check_status()
+        self.map_accounts()
+        self.choose_approvers()
+        ts = self.preview()
+        self.approve(ts)
+        outcome = self.what_reached_quickbooks(ts)
+        self.history()
+        self.expire()
+        self.reconnect()
+        self.disconnect()
+        return outcome
+
+    # ---- chat plumbing -------------------------------------------------------------------------------------------------
+
+    def seen(self, user: str, channel: str = CHANNEL) -> Seen:
+        return Seen(
+            user=user,
+            channel=channel,
+            ephemerals=frozenset(_key(e) for e in self.slack.ephemerals(channel, user)),
+            dms=frozenset(_key(m) for m in self.slack.dms(user)),
+            messages=frozenset(m.ts for m in self.slack.messages(CHANNEL)),
+        )
+
+    def command(self, user: str, text: str) -> Seen:
+        seen = self.seen(user)
+        self.out.says(ROLES[user], f"/deferredrev {text}")
+        response = self.stack.driver.slash(user, CHANNEL, text)
+        if response.status_code != 200:
+            raise DemoError(f"/deferredrev {text} answered HTTP {response.status_code}")
+        return seen
+
+    def click(self, user: str, label: str, action_id: str, *, channel: str = CHANNEL, ts: str | None = None) -> Seen:
+        seen = self.seen(user, channel)
+        self.out.says(ROLES[user], f"clicks [ {label} ]")
+        response = self.stack.driver.click(user, action_id=action_id, channel=channel, message_ts=ts)
+        if response.status_code != 200:
+            raise DemoError(f"clicking {label} answered HTTP {response.status_code}")
+        return seen
+
+    def _wait(self, find: Callable[[], Any], what: str, timeout: float = REPLY_TIMEOUT) -> Any:
+        try:
+            return self.slack.wait_for(find, timeout, message=what)
+        except TimeoutError:
+            raise DemoError(f"no {what} within {timeout:.0f}s") from None
+
+    def reply(self, seen: Seen, contains: str) -> Ephemeral:
+        """The new ephemeral answer to `seen.user`, printed."""
+
+        def find() -> Ephemeral | None:
+            fresh = [e for e in self.slack.ephemerals(seen.channel, seen.user) if _key(e) not in seen.ephemerals]
+            return next((e for e in reversed(fresh) if _shows(e, contains)), None)
+
+        found: Ephemeral = self._wait(find, f"reply containing {contains!r}")
+        self.out.message(ONLY_YOU, found.blocks, found.text)
+        return found
+
+    def dm(self, seen: Seen, contains: str) -> Message:
+        def find() -> Message | None:
+            fresh = [m for m in self.slack.dms(seen.user) if _key(m) not in seen.dms]
+            return next((m for m in reversed(fresh) if _shows(m, contains)), None)
+
+        found: Message = self._wait(find, f"DM containing {contains!r}")
+        self.out.message(f"{BOT} (DM to {self.stack.names()[seen.user]})", found.blocks, found.text)
+        return found
+
+    def posted(self, seen: Seen, contains: str, timeout: float = REPLY_TIMEOUT) -> Message:
+        def find() -> Message | None:
+            fresh = [m for m in self.slack.messages(CHANNEL) if m.ts not in seen.messages]
+            return next((m for m in reversed(fresh) if _shows(m, contains)), None)
+
+        found: Message = self._wait(find, f"message in #{CHANNEL_NAME} containing {contains!r}", timeout)
+        self.out.message(IN_CHANNEL, found.blocks, found.text)
+        return found
+
+    def view(self, user: str, callback_id: str) -> JSON:
+        try:
+            found = self.slack.wait_for_view(user, callback_id=callback_id, timeout=REPLY_TIMEOUT)
+        except TimeoutError:
+            raise DemoError(f"the {callback_id} modal did not open") from None
+        self.out.modal(self.stack.names()[user], found)
+        return found
+
+    def submit(self, user: str, view: JSON, values: dict[str, Any]) -> None:
+        response = self.stack.driver.submit(user, view["id"], values)
+        body = response.json() if response.content.strip() else {}
+        if response.status_code != 200 or body.get("response_action") == "errors":
+            raise DemoError(f"the {view.get('callback_id')} modal refused the submission: {body.get('errors')}")
+
+    def browser(self, link: str) -> str:
+        visit = self.stack.browse(link)
+        self.out.says("ana's browser", "\n".join(["opens the link:", *(f"→ {hop}" for hop in visit.hops)]))
+        self.out.says("ana's browser", f"shows the page “{visit.title}”")
+        return visit.outcome
+
+    # ---- the steps -----------------------------------------------------------------------------------------------------
+
+    def import_contracts(self) -> None:
+        self.out.step("ana imports the sample contracts from Slack")
+        self.reply(self.command(ADMIN, "contracts"), "Contracts")
+        seen = self.click(ADMIN, "Import contracts", ids.OPEN_IMPORT)
+        modal = self.view(ADMIN, ids.IMPORT_VIEW)
+        path = sample_contracts_path()
+        content = path.read_bytes()
+        rows = len(content.decode("utf-8").splitlines()) - 1
+        self.out.says(ROLES[ADMIN], f"uploads {path.name} ({rows} contracts) and clicks [ Import ]")
+        self.submit(ADMIN, modal, {ids.IMPORT_FILE_INPUT: (path.name, content)})
+        self.reply(seen, "Imported 40 new")
+        self.reply(self.command(ADMIN, "contracts"), "40 contracts")
+
+    def connect(self) -> None:
+        self.out.step("ana connects QuickBooks")
+        seen = self.command(ADMIN, "connect")
+        link = _link_in(self.reply(seen, "Connect QuickBooks").blocks)
+        if self.browser(link) != "connected":
+            raise DemoError("the connect flow did not end connected")
+        self.dm(seen, "Connected to Sandbox Company_US_1")
+
+    def check_status(self) -> None:
+        self.out.step("ana checks the status")
+        self.status(expect="🟢 Connected")
+
+    def status(self, why: str | None = None, *, expect: str = "DeferredRev status") -> str:
+        if why:
+            self.out.note(why)
+        found = self.reply(self.command(ADMIN, "status"), "DeferredRev status")
+        text = render_blocks(found.blocks, found.text)
+        if expect not in text:
+            raise DemoError(f"status does not show {expect!r}")
+        return text
+
+    def map_accounts(self) -> None:
+        self.out.step("ana maps the accounts, with type-ahead over the live chart of accounts")
+        seen = self.command(ADMIN, "mappings")
+        modal = self.view(ADMIN, ids.MAPPINGS_VIEW)
+        deferred = self.type_ahead(modal, ids.DEFERRED_SELECT, "Deferred Revenue account", "def", "Deferred Revenue")
+        revenue = self.type_ahead(modal, ids.REVENUE_SELECT, "Revenue account", "serv", "Services")
+        self.out.says(ROLES[ADMIN], "clicks [ Save ]")
+        self.submit(ADMIN, modal, {ids.DEFERRED_SELECT: deferred, ids.REVENUE_SELECT: revenue})
+        self.dm(seen, "mappings saved")
+
+    def type_ahead(self, modal: JSON, action_id: str, label: str, typed: str, pick: str) -> JSON:
+        self.out.says(ROLES[ADMIN], f"types “{typed}” in {label}")
+        options = self.stack.driver.suggest(ADMIN, modal["id"], action_id, typed)
+        names = [str(o["text"]["text"]) for o in options]
+        more = f"\n…and {len(names) - OPTIONS_SHOWN} more" if len(names) > OPTIONS_SHOWN else ""
+        self.out.says("Slack offers", "\n".join(names[:OPTIONS_SHOWN]) + more)
+        chosen = next((o for o, n in zip(options, names, strict=True) if n.split(" · ")[0] == pick), None)
+        if chosen is None:
+            raise DemoError(f"type-ahead for {typed!r} did not offer {pick!r}")
+        self.out.says(ROLES[ADMIN], f"picks {chosen['text']['text']}")
+        return dict(chosen)
+
+    def choose_approvers(self) -> None:
+        self.out.step("ana names the approvers and turns four-eyes on")
+        seen = self.command(ADMIN, "settings")
+        modal = self.view(ADMIN, ids.SETTINGS_VIEW)
+        self.out.says(ROLES[ADMIN], "picks approvers @ana and @bo, ticks Four-eyes, clicks [ Save ]")
+        self.submit(ADMIN, modal, {ids.APPROVERS_INPUT: [ADMIN, APPROVER], ids.FOUR_EYES_INPUT: ["on"]})
+        self.reply(seen, "Settings saved")
+        self.status("ana checks the status again", expect="Four-eyes: on")
+
+    def preview(self) -> str:
+        self.out.step(f"ana previews {PERIOD} in #{CHANNEL_NAME}")
+        seen = self.command(ADMIN, f"preview {PERIOD}")
+        return self.posted(seen, "Revenue recognition", timeout=30).ts
+
+    def approve(self, ts: str) -> None:
+        self.out.step("Approval: four-eyes stops ana, bo posts")
+        self.reply(self.click(ADMIN, "Post to QuickBooks", ids.PREVIEW_APPROVE, ts=ts), "Four-eyes")
+        original = self.slack.message(CHANNEL, ts)
+        shown = set(render_blocks(original.blocks, original.text).splitlines()) if original else set()
+        updates = len(self.slack.calls("chat.update"))
+        self.click(APPROVER, "Post to QuickBooks", ids.PREVIEW_APPROVE, ts=ts)
+        self._wait(lambda: self._settled(ts), "posting to finish", POSTING_TIMEOUT)
+        for blocks, text in self._updates_of(ts, updates):
+            lines = render_blocks(blocks, text, users=self.stack.names()).splitlines()
+            new = [line.strip() for line in lines if not any(old.strip().startswith(line.strip()) for old in shown)]
+            self.out.message(f"{BOT} updates the preview", None, "\n".join(new))
+        final = self.slack.message(CHANNEL, ts)
+        if final is None or "Posted" not in render_blocks(final.blocks, final.text):
+            raise DemoError("the preview did not end posted")
+
+    def _settled(self, ts: str) -> bool:
+        message = self.slack.message(CHANNEL, ts)
+        text = render_blocks(message.blocks, message.text) if message else ""
+        return any(word in text for word in ("Posted", "failed", "out of date"))
+
+    def _updates_of(self, ts: str, start: int) -> list[tuple[list[JSON], str | None]]:
+        found: list[tuple[list[JSON], str | None]] = []
+        for call in self.slack.calls("chat.update")[start:]:
+            if call.args.get("ts") != ts or not call.ok:
+                continue
+            blocks = call.args.get("blocks") or []
+            found.append((json.loads(blocks) if isinstance(blocks, str) else list(blocks), call.args.get("text")))
+        return found
+
+    def what_reached_quickbooks(self, ts: str) -> Outcome:
+        self.out.step("What reached QuickBooks")
+        self.out.note("The journal entries as the sandbox company holds them now:")
+        entries = sorted(self.stack.intuit.journal_entries(US_REALM), key=lambda e: int(e["Id"]))
+        mapping = self.stack.server.app.mappings.current(TEAM)
+        if mapping is None:
+            raise DemoError("no account mapping after posting")
+        revenues = [_revenue_in(entry, mapping.revenue_id) for entry in entries]
+        rows = [_row(entry, revenue) for entry, revenue in zip(entries, revenues, strict=True)]
+        total = _total_row(entries, sum(revenues))
+        headers = ["DocNumber", "Date", "Lines", "Debits", "Revenue", "Contract"]
+        self.out.table(headers, rows, right=(2, 3, 4), total=total)
+        return self._check_against_preview(ts, len(entries), sum(revenues))
+
+    def _check_against_preview(self, ts: str, count: int, recognised: int) -> Outcome:
+        with self.stack.server.runtime.sessions() as session:
+            preview = session.scalars(select(Preview).where(Preview.slack_ts == ts)).one()
+            summary = dict(preview.summary)
+        currency, totals = next(iter(summary["totals"].items()))
+        expected, label = int(totals["net_revenue"]), str(summary["period_label"])
+        self.out.blank()
+        self.out.note(
+            f"{count} journal entries, revenue recognised {format_amount(recognised, currency)} {currency}; "
+            f"the preview said {summary['entry_count']} entries, {format_amount(expected, currency)} {currency}."
+        )
+        if recognised != expected or count != summary["entry_count"]:
+            raise DemoError("QuickBooks does not hold what the preview showed")
+        self.out.note("✅ QuickBooks matches the preview to the cent.")
+        return Outcome(period_label=label, entries=count, currency=currency, recognised_minor=recognised)
+
+    def history(self) -> None:
+        self.out.step("The posting history")
+        self.reply(self.command(ADMIN, "history"), "Recent previews")
+
+    def expire(self) -> None:
+        self.out.step("The connection expires: revoked from the QuickBooks side")
+        seen = self.seen(ADMIN)
+        self.out.note("In QuickBooks, someone disconnects the DeferredRev app (every token for the company dies).")
+        self.stack.intuit.disconnect_from_quickbooks(US_REALM)
+        self.stack.clock.advance(timedelta(hours=1))
+        self.out.note(
+            "An hour passes (the clock DeferredRev and sandbox Intuit share moves forward) and the background refresh "
+            "sweep runs:"
+        )
+        report = self.stack.server.app.lifecycle.sweep()
+        self.out.note(f"  {report.due} connection due for a refresh: {report.refreshed} refreshed, {report.expired} expired")
+        self.dm(seen, "has expired")
+        self.status("ana checks the status", expect="Expired")
+
+    def reconnect(self) -> None:
+        self.out.step("ana reconnects from the alert")
+        dm_channel = self.slack.dm_channel(ADMIN)
+        seen = self.click(ADMIN, "Reconnect", ids.RECONNECT_BUTTON, channel=dm_channel)
+        link = _link_in(self.reply(seen, "Reconnect QuickBooks").blocks)
+        if self.browser(link) != "reconnected":
+            raise DemoError("the reconnect flow did not end reconnected")
+        self.dm(seen, "Reconnected")
+        self.status("ana checks the status: the mappings were kept", expect="Revenue account: Services")
+
+    def disconnect(self) -> None:
+        self.out.step("ana disconnects")
+        self.reply(self.command(ADMIN, "disconnect"), "Disconnect")
+        seen = self.click(ADMIN, "Disconnect", ids.DISCONNECT_CONFIRM)
+        self.reply(seen, "Disconnected")
+        self.posted(seen, "disconnected")
+
+
+def _revenue_in(entry: JSON, revenue_account: str) -> int:
+    """Net revenue an entry recognises: credits to the revenue account less debits to it, in cents."""
+    total = 0
+    for line in entry["Line"]:
+        detail = line["JournalEntryLineDetail"]
+        if detail["AccountRef"]["value"] == revenue_account:
+            cents = _cents(line["Amount"])
+            total += cents if detail["PostingType"] == "Credit" else -cents
+    return total
+
+
+def _currency(entry: JSON) -> str:
+    return str(entry.get("CurrencyRef", {}).get("value", "USD"))
+
+
+def _total_row(entries: list[JSON], revenue: int) -> list[str]:
+    currency = _currency(entries[0]) if entries else "USD"
+    lines = sum(len(e["Line"]) for e in entries)
+    debits = sum(_cents(e["TotalAmt"]) for e in entries)
+    label = f"{len(entries)} entries"
+    return [label, "", str(lines), format_amount(debits, currency), format_amount(revenue, currency), currency]
+
+
+def _row(entry: JSON, revenue: int) -> list[str]:
+    lines = entry["Line"]
+    contract = str(lines[0].get("Description", "")).split(" ", 1)[0] if lines else ""
+    currency = _currency(entry)
+    return [
+        str(entry["DocNumber"]),
+        str(entry["TxnDate"]),
+        str(len(lines)),
+        format_amount(_cents(entry["TotalAmt"]), currency),
+        format_amount(revenue, currency),
+        contract,
+    ]
