@@ -26,6 +26,7 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from deferredrev.clock import ManualClock
+from deferredrev.demo.stack import intuit_env
 from deferredrev.sandbox.intuit import IntuitSandbox, SandboxConfig
 from deferredrev.sandbox.intuit.config import AutoConsent
 from deferredrev.sandbox.intuit.seed import US_REALM
@@ -200,16 +201,14 @@ def running_stack(workdir: Path, slack: SlackSandbox) -> Iterator[Stack]:
     intuit = IntuitSandbox(config=SandboxConfig(), clock=ManualClock(datetime.now(UTC).replace(microsecond=0))).start()
     port = free_port()
     intuit.register_redirect_uri(f"http://127.0.0.1:{port}/qbo/callback")
-    env = slack_env(slack, port) | {
-        "DATABASE_URL": f"sqlite:///{workdir}/deferredrev.db",
-        "DEFERREDREV_ENCRYPTION_KEYS": generated_key(),
-        "QBO_CLIENT_ID": intuit.client_id,
-        "QBO_CLIENT_SECRET": intuit.client_secret,
-        "QBO_AUTHORIZE_URL": intuit.authorize_url,
-        "QBO_TOKEN_URL": intuit.token_url,
-        "QBO_REVOKE_URL": intuit.revoke_url,
-        "QBO_API_URL": intuit.api_url,
-    }
+    env = (
+        slack_env(slack, port)
+        | {
+            "DATABASE_URL": f"sqlite:///{workdir}/deferredrev.db",
+            "DEFERREDREV_ENCRYPTION_KEYS": generated_key(),
+        }
+        | intuit_env(intuit)
+    )
     try:
         server = start_service(env, port, workdir / "deferredrev.log")
     except BaseException:

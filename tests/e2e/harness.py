@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from deferredrev.clock import ManualClock
+from deferredrev.demo.stack import free_port, intuit_env
 from deferredrev.logs import SecretRegistry
 from deferredrev.runtime import build_runtime
 from deferredrev.sandbox.intuit import IntuitSandbox, SandboxConfig
@@ -31,12 +31,6 @@ ADMIN = "U0ADMIN01"
 APPROVER = "U0APPROVE"
 MEMBER = "U0MEMBER1"
 CHANNEL = "C0FINANCE"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -97,12 +91,7 @@ class Stack:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_API_URL": self.slack.api_url,
-            "QBO_CLIENT_ID": self.intuit.client_id,
-            "QBO_CLIENT_SECRET": self.intuit.client_secret,
-            "QBO_AUTHORIZE_URL": self.intuit.authorize_url,
-            "QBO_TOKEN_URL": self.intuit.token_url,
-            "QBO_REVOKE_URL": self.intuit.revoke_url,
-            "QBO_API_URL": self.intuit.api_url,
+            **intuit_env(self.intuit),
             "PUBLIC_URL": self.settings.public_url,
             "SANDBOX_URL": self.intuit.url,
         }
@@ -157,12 +146,7 @@ def running_stack(
                 else {"SLACK_BOT_TOKEN": BOT_TOKEN}
             ),
             "SLACK_API_URL": slack.api_url,
-            "QBO_CLIENT_ID": intuit.client_id,
-            "QBO_CLIENT_SECRET": intuit.client_secret,
-            "QBO_AUTHORIZE_URL": intuit.authorize_url,
-            "QBO_TOKEN_URL": intuit.token_url,
-            "QBO_REVOKE_URL": intuit.revoke_url,
-            "QBO_API_URL": intuit.api_url,
+            **intuit_env(intuit),
             "PUBLIC_URL": public_url,
             **env,
         }

@@ -5,8 +5,18 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from deferredrev.sandbox.intuit.seed import BIG_REALM, US_REALM
-from deferredrev.storage.models import AuditEvent, QboConnection
+from deferredrev.storage.models import AccountMapping, AuditEvent, QboConnection
 from tests.e2e.harness import ADMIN, CHANNEL, MEMBER, TEAM, Stack, outcome_of
+
+
+def save_mapping(stack: Stack) -> None:
+    with stack.server.runtime.sessions.begin() as session:
+        session.add(
+            AccountMapping(
+                team_id=TEAM, realm_id=US_REALM, deferred_revenue_account_id="1", deferred_revenue_account_name="Deferred",
+                revenue_account_id="2", revenue_account_name="Services",
+            )
+        )  # fmt: skip
 
 
 def test_admin_connects_and_status_reads_connected(stack: Stack) -> None:
@@ -121,19 +131,7 @@ def test_forged_or_expired_links_and_states(stack: Stack) -> None:
 
 def test_disconnect_then_reconnect_keeps_mappings(connected: Stack) -> None:
     stack = connected
-    with stack.server.runtime.sessions.begin() as session:
-        from deferredrev.storage.models import AccountMapping
-
-        session.add(
-            AccountMapping(
-                team_id=TEAM,
-                realm_id=US_REALM,
-                deferred_revenue_account_id="1",
-                deferred_revenue_account_name="Deferred",
-                revenue_account_id="2",
-                revenue_account_name="Services",
-            )
-        )
+    save_mapping(stack)
     stack.command("disconnect")
     stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="Disconnect")
     stack.driver.click(ADMIN, action_id="disconnect_confirm", channel=CHANNEL)
@@ -155,19 +153,7 @@ def test_disconnect_then_reconnect_keeps_mappings(connected: Stack) -> None:
 
 def test_reconnect_to_another_company_warns(connected: Stack) -> None:
     stack = connected
-    with stack.server.runtime.sessions.begin() as session:
-        from deferredrev.storage.models import AccountMapping
-
-        session.add(
-            AccountMapping(
-                team_id=TEAM,
-                realm_id=US_REALM,
-                deferred_revenue_account_id="1",
-                deferred_revenue_account_name="Deferred",
-                revenue_account_id="2",
-                revenue_account_name="Services",
-            )
-        )
+    save_mapping(stack)
     stack.connect(realm=BIG_REALM, reconnect=True)
     stack.slack.wait_for_dm(ADMIN, contains="different company")
 

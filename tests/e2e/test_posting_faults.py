@@ -137,3 +137,18 @@ def test_a_five_thousand_contract_period(ready: Stack) -> None:
     assert stack.intuit.requests.count(status=429) == 0  # paced under the limits: never throttled
     assert stack.intuit.requests.count(path_contains="/batch") <= 5005 // 30 + 2
     assert US_REALM
+
+
+def test_postings_pause_while_expired_and_resume_after_reconnect(ready: Stack) -> None:
+    stack = ready
+    approve_without_posting(stack)
+    stack.intuit.disconnect_from_quickbooks(US_REALM)  # revoked inside QuickBooks
+    stack.clock.advance(timedelta(minutes=57))
+    stack.server.app.lifecycle.sweep()
+    assert stack.server.app.connections.status(TEAM).status == "expired"
+    assert stack.server.app.posting.run().posted == 0  # paused: nothing is even tried
+    assert set(statuses(stack)) == {EntryStatus.PENDING.value} and qbo_entries(stack) == []
+    stack.connect(reconnect=True)
+    stack.slack.wait_for_dm(ADMIN, contains="Reconnected")
+    assert stack.server.app.posting.run().posted == 5
+    assert len(qbo_entries(stack)) == 5

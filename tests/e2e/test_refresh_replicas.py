@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from deferredrev.clock import ManualClock
+from deferredrev.demo.stack import intuit_env
 from deferredrev.logs import SecretRegistry
 from deferredrev.qbo.oauth import IntuitEndpoints, IntuitOAuth
 from deferredrev.runtime import build_runtime
@@ -39,6 +40,20 @@ def connect_directly(intuit: IntuitSandbox, oauth: IntuitOAuth, realm: str):  # 
     return oauth.exchange_code(code, realm)
 
 
+def sandbox_oauth(intuit: IntuitSandbox, http: httpx.Client, clock: ManualClock) -> IntuitOAuth:
+    endpoints = IntuitEndpoints.for_environment(
+        "sandbox",
+        authorize_url=intuit.authorize_url,
+        token_url=intuit.token_url,
+        revoke_url=intuit.revoke_url,
+        api_base=intuit.api_url,
+    )
+    return IntuitOAuth(
+        http=http, endpoints=endpoints, client_id=intuit.client_id, client_secret=intuit.client_secret,
+        redirect_uri=REDIRECT, clock=clock,
+    )  # fmt: skip
+
+
 @pytest.mark.postgres
 def test_two_processes_refresh_each_connection_once_per_due_time(database_url: str, tmp_path: Path) -> None:
     clock = ManualClock()
@@ -47,12 +62,7 @@ def test_two_processes_refresh_each_connection_once_per_due_time(database_url: s
         env = {
             "DATABASE_URL": database_url,
             "DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("rep", fill=3)),
-            "QBO_CLIENT_ID": intuit.client_id,
-            "QBO_CLIENT_SECRET": intuit.client_secret,
-            "QBO_AUTHORIZE_URL": intuit.authorize_url,
-            "QBO_TOKEN_URL": intuit.token_url,
-            "QBO_REVOKE_URL": intuit.revoke_url,
-            "QBO_API_URL": intuit.api_url,
+            **intuit_env(intuit),
             "QBO_REDIRECT_URI": REDIRECT,
             "SLACK_BOT_TOKEN": "xoxb-unused",
             "SLACK_API_URL": "http://127.0.0.1:9/api/",
