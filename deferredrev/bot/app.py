@@ -30,7 +30,7 @@ from deferredrev.storage.vault import TokenVault
 logger = logging.getLogger(__name__)
 
 BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "files:read", "files:write"]
-LISTENER_THREADS = 64  # listeners wait on Slack, QBO and the database after acking; acks must never queue behind them
+LISTENER_THREADS = 32  # listeners wait on Slack, QBO and the database after acking; acks must never queue behind them
 
 
 def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine, vault: TokenVault) -> App:

@@ -7,6 +7,7 @@ keystroke, each of which must be answered within Slack's 3 seconds) filters in m
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,6 +20,7 @@ from deferredrev.storage.models import AccountMapping, ConnectionStatus
 from deferredrev.storage.repositories import audit, connection_for
 
 CHART_TTL = timedelta(minutes=5)
+REALM_TTL_SECONDS = 5.0
 MAX_OPTIONS = 100
 OPTION_TEXT_LIMIT = 75
 
@@ -129,6 +131,7 @@ class MappingService:
         self._gateway = gateway
         self._clock = clock
         self._cache = cache
+        self._realms: dict[str, tuple[float, str]] = {}  # team -> (monotonic expiry, realm) for type-ahead only
 
     def current(self, team_id: str) -> Mapping | None:
         with self._sessions() as session:
@@ -157,7 +160,14 @@ class MappingService:
         return accounts
 
     def options(self, team_id: str, role: Role, typed: str) -> list[AccountOption]:
-        return search(self.chart(team_id), role, typed)
+        """Type-ahead: one request per keystroke, answered from memory (the realm is re-read every few seconds)."""
+        now = time.monotonic()
+        known = self._realms.get(team_id)
+        if known is None or known[0] < now:
+            known = (now + REALM_TTL_SECONDS, self._connected_realm(team_id))
+            self._realms[team_id] = known
+        cached = self._cache.get(known[1])
+        return search(cached if cached is not None else self.chart(team_id), role, typed)
 
     def save(self, team_id: str, *, deferred_revenue_id: str, revenue_id: str, user_id: str) -> Mapping:
         realm_id = self._connected_realm(team_id)

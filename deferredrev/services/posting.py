@@ -168,7 +168,12 @@ class PostingWorker:
         with self._sessions() as session:
             first = session.execute(
                 select(entry.team_id, entry.realm_id)
-                .join(models.QboConnection, models.QboConnection.team_id == entry.team_id)
+                # Only while the workspace is connected to the company the entry was approved for: an expired
+                # connection pauses posting, and entries for a company no longer connected wait for it to return.
+                .join(
+                    models.QboConnection,
+                    and_(models.QboConnection.team_id == entry.team_id, models.QboConnection.realm_id == entry.realm_id),
+                )
                 .where(
                     self._claimable(now),  # type: ignore[arg-type]
                     models.QboConnection.status == ConnectionStatus.CONNECTED.value,

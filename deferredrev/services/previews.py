@@ -36,7 +36,7 @@ from deferredrev.revrec.entries import (
     PostingMode,
     build_period_entries,
 )
-from deferredrev.revrec.journal import DraftKeys, truncate
+from deferredrev.revrec.journal import DraftKeys, JournalLine, truncate
 from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.revrec.periods import Period, describe_periods
 from deferredrev.services.connections import ConnectionService, ConnectionStatusView
@@ -759,17 +759,14 @@ def _summarise(
         total["credits"] += draft.total_credits
         total["net_revenue"] += draft.net_revenue
         total["entries"] += 1
-        catch_up_periods = {r.contract_id: r.period for r in draft.catch_up_recognitions}
         for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
             pairs += 1
             if len(lines) < LINES_SHOWN:
-                lines.append(_line(draft, debit, credit, customers, catch_up_periods))
+                lines.append(_line(draft, debit, credit, customers))
     return lines, pairs, totals
 
 
-def _line(
-    draft: JournalEntryDraft, debit: Any, credit: Any, customers: dict[str, str], catch_up: dict[str, Period]
-) -> dict[str, Any]:
+def _line(draft: JournalEntryDraft, debit: JournalLine, credit: JournalLine, customers: dict[str, str]) -> dict[str, Any]:
     note = ""
     if debit.kind == LineKind.CATCH_UP:
         periods = sorted(r.period for r in draft.catch_up_recognitions if r.contract_id == debit.contract_id)

@@ -23,22 +23,27 @@ def register(app: GuardedApp) -> None:
 
 
 def handle_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    ack()
     name, _, rest = (command.get("text") or "").strip().partition(" ")
+    quick = QUICK_ANSWERS.get(name.lower())
     handler = SUBCOMMANDS.get(name.lower())
-    if handler is None:
-        text, blocks = (
-            messages.help_message(unknown=name or None) if name and name.lower() != "help" else messages.help_message()
-        )
-        respond(text=text, blocks=blocks, response_type="ephemeral")
+    if quick is not None or handler is None:
+        # Answers that need only our database go back in the acknowledgement itself: no second request to Slack.
+        text, blocks = quick(deps, command) if quick is not None else _help(name)
+        ack(text=text, blocks=blocks)
         return
+    ack()
     answer = handler(deps, client, command, rest.strip())
     if answer is not None:
         text, blocks = answer
         respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
-def _status(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
+def _help(name: str) -> Message:
+    known = not name or name.lower() == "help"
+    return messages.help_message() if known else messages.help_message(unknown=name)
+
+
+def _status(deps: BotDeps, command: dict[str, Any]) -> Message:
     return flows.status_message(deps, command["team_id"])
 
 
@@ -71,8 +76,9 @@ def _disconnect(deps: BotDeps, client: WebClient, command: dict[str, Any], rest:
     return flows.disconnect_message(deps, client, command["team_id"], command["user_id"])
 
 
+QUICK_ANSWERS: dict[str, Callable[[BotDeps, dict[str, Any]], Message]] = {"status": _status}
+
 SUBCOMMANDS: dict[str, Subcommand] = {
-    "status": _status,
     "connect": _connect,
     "reconnect": _reconnect,
     "mappings": _mappings,
