@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
 
 from deferredrev.bot.blocks import messages
@@ -30,6 +31,7 @@ from deferredrev.storage.vault import TokenVault
 logger = logging.getLogger(__name__)
 
 BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "files:read", "files:write"]
+TOKEN_ROTATION_MINUTES = 120  # Bolt's default: refresh a rotating bot token when it has less than 2 hours left
 LISTENER_THREADS = 32  # listeners wait on Slack, QBO and the database after acking; acks must never queue behind them
 
 
@@ -54,6 +56,7 @@ def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine, vault: Tok
                 redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
                 authorization_url=slack_authorize_url(settings.slack_api_url),
                 install_path="/slack/install",
+                token_rotation_expiration_minutes=TOKEN_ROTATION_MINUTES,
                 redirect_uri_path="/slack/oauth_redirect",
             ),
             **common,
@@ -77,15 +80,28 @@ def installation_store(settings: Settings, engine: Engine, vault: TokenVault) ->
 
 
 def client_for_team_factory(settings: Settings, engine: Engine, vault: TokenVault) -> Any:
-    """How background work (alerts, posting progress) gets a Slack client for a workspace."""
+    """How background work (alerts, posting progress) gets a Slack client for a workspace. Bolt rotates bot tokens
+    only while handling a request from Slack, so work started by the scheduler rotates them itself."""
     if not settings.multi_workspace:
         single = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         return lambda team_id: single
     store = installation_store(settings, engine, vault)
+    rotator = TokenRotator(
+        client_id=settings.slack_client_id or "",
+        client_secret=settings.slack_client_secret or "",
+        client=WebClient(base_url=settings.slack_api_url),
+    )
 
     def client_for(team_id: str) -> WebClient | None:
         bot = store.find_bot(enterprise_id=None, team_id=team_id)
-        return WebClient(token=bot.bot_token, base_url=settings.slack_api_url) if bot and bot.bot_token else None
+        if bot is None or not bot.bot_token:
+            return None
+        if bot.bot_refresh_token:
+            rotated = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=TOKEN_ROTATION_MINUTES)
+            if rotated is not None:
+                store.save_bot(rotated)
+                bot = rotated
+        return WebClient(token=bot.bot_token, base_url=settings.slack_api_url)
 
     return client_for
 

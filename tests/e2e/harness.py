@@ -121,7 +121,12 @@ def _text_of(message: Any) -> str:
 
 @contextmanager
 def running_stack(
-    database_url: str, *, intuit_config: SandboxConfig | None = None, multi_workspace: bool = False, **env: str
+    database_url: str,
+    *,
+    intuit_config: SandboxConfig | None = None,
+    multi_workspace: bool = False,
+    slack_token_ttl: int | None = None,
+    **env: str,
 ) -> Iterator[Stack]:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     port = free_port()
@@ -129,7 +134,8 @@ def running_stack(
     config = intuit_config or SandboxConfig()
     intuit = IntuitSandbox(config=config, clock=clock).start()
     intuit.register_redirect_uri(f"{public_url}/qbo/callback")
-    slack = SlackSandbox(signing_secret=SIGNING_SECRET).start()
+    rotation = {"token_rotation": True, "token_ttl": slack_token_ttl} if slack_token_ttl else {}
+    slack = SlackSandbox(signing_secret=SIGNING_SECRET, **rotation).start()  # type: ignore[arg-type]
     workspace = slack.add_workspace(TEAM, "Acme Finance", BOT_TOKEN)
     workspace.add_user(ADMIN, "ana", real_name="Ana Admin", is_admin=True)
     workspace.add_user(APPROVER, "bo", real_name="Bo Approver")

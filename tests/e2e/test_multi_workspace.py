@@ -61,3 +61,34 @@ def test_slack_tokens_are_sealed_at_rest(database_url: str) -> None:
         assert all(not value.startswith("xox") for value in stored)
         stack.command("status")  # the app still reads them back to act in the workspace
         assert "DeferredRev status" in stack.ephemeral_text(contains="DeferredRev status")
+
+
+def install(stack) -> None:  # type: ignore[no-untyped-def]
+    stack.slack.set_browser_session(TEAM, ADMIN)
+    page = stack.browser.get(stack.url + "/slack/install")
+    authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', page.text)
+    assert authorize
+    approved = stack.browser.get(authorize.group(1).replace("&amp;", "&"))
+    cookie = page.headers["set-cookie"].split(";", 1)[0]
+    assert stack.browser.get(approved.headers["location"], headers={"cookie": cookie}).status_code == 200
+
+
+def refresh_grants(stack) -> int:  # type: ignore[no-untyped-def]
+    return sum(1 for call in stack.slack.calls("oauth.v2.access") if call.args.get("grant_type") == "refresh_token")
+
+
+def test_rotating_bot_tokens_are_refreshed_and_stored_sealed(database_url: str) -> None:
+    # Tokens that live one hour are always within Bolt's two-hour rotation window, so every use rotates them.
+    with running_stack(database_url, multi_workspace=True, slack_token_ttl=3600) as stack:
+        install(stack)
+        stack.command("status")
+        assert "DeferredRev status" in stack.ephemeral_text(contains="DeferredRev status")
+        assert refresh_grants(stack) >= 1  # rotated while authorizing the request
+        before = refresh_grants(stack)
+        # Background work (an alert, a posting update) rotates too, without a request from Slack.
+        client = stack.server.app.notifier._client_for_team(TEAM)
+        assert client is not None and client.auth_test()["ok"]
+        assert refresh_grants(stack) == before + 1
+        with stack.server.runtime.engine.connect() as raw:
+            stored = [str(v) for v in raw.execute(text("SELECT bot_token FROM slack_bots")).scalars()]
+        assert stored and all(not value.startswith("xox") for value in stored)

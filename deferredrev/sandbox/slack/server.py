@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from deferredrev.clock import Clock
 from deferredrev.sandbox.slack.model import JSON, OAuthCode, RecordedCall, SlackSandboxError, Token
-from deferredrev.sandbox.slack.state import RESPONSE_URL_TTL, RESPONSE_URL_USES, SandboxState, Workspace
+from deferredrev.sandbox.slack.state import RESPONSE_URL_TTL, RESPONSE_URL_USES, ROTATED_TOKEN_TTL, SandboxState, Workspace
 from deferredrev.sandbox.slack.webapi import HANDLERS, NO_AUTH, ApiError, Ctx, apply_response
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class SlackSandbox(SandboxState):
         client_secret: str = "sandbox-client-secret",
         verification_token: str = "sandbox-verification-token",
         token_rotation: bool = False,
+        token_ttl: int = ROTATED_TOKEN_TTL,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -90,6 +91,7 @@ class SlackSandbox(SandboxState):
             client_id=client_id,
             client_secret=client_secret,
             token_rotation=token_rotation,
+            token_ttl=token_ttl,
         )
         self.signing_secret = signing_secret
         self.verification_token = verification_token

@@ -172,6 +172,7 @@ class SandboxState:
         client_id: str = "1111.2222",
         client_secret: str = "sandbox-client-secret",
         token_rotation: bool = False,
+        token_ttl: int = ROTATED_TOKEN_TTL,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.trigger_ttl = trigger_ttl
@@ -180,6 +181,7 @@ class SandboxState:
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_rotation = token_rotation
+        self.token_ttl = token_ttl  # seconds a rotating bot token lives (Slack: 12 hours)
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.workspaces: dict[str, Workspace] = {}

@@ -10,7 +10,7 @@ from typing import Any
 
 from deferredrev.sandbox.slack import blockkit
 from deferredrev.sandbox.slack.model import JSON, Channel, Ephemeral, Message, ResponseUrl, Token
-from deferredrev.sandbox.slack.state import OAUTH_CODE_TTL, ROTATED_TOKEN_TTL, SandboxState, Workspace
+from deferredrev.sandbox.slack.state import OAUTH_CODE_TTL, SandboxState, Workspace
 
 PUSH_LIMIT = 3
 
@@ -560,11 +560,11 @@ def _issue_bot_token(ctx: Ctx, ws: Workspace) -> JSON:
     if not state.token_rotation:
         token = state.add_token(f"xoxb-{ws.team_id}-{secrets.token_hex(12)}", ws.team_id)
         return {"access_token": token.value}
-    expires_at = state.now() + ROTATED_TOKEN_TTL
+    expires_at = state.now() + state.token_ttl
     token = state.add_token(f"xoxe.xoxb-1-{secrets.token_hex(16)}", ws.team_id, expires_at=expires_at)
     refresh = f"xoxe-1-{secrets.token_hex(24)}"
     state.refresh_tokens[refresh] = Token(value=refresh, team_id=ws.team_id, kind="refresh", user_id=ws.bot_user_id)
-    return {"access_token": token.value, "refresh_token": refresh, "expires_in": ROTATED_TOKEN_TTL}
+    return {"access_token": token.value, "refresh_token": refresh, "expires_in": state.token_ttl}
 
 
 @method("oauth.v2.access")
