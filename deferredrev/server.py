@@ -79,19 +79,24 @@ def _serve_until_stopped(server: Any, stopping: threading.Event) -> None:
             raise  # closing the sockets from another thread ends waitress's loop with these; anything else is real
 
 
+def connect_socket_mode(app: Application) -> Any:
+    """Receive Slack's requests over Socket Mode (SLACK_APP_TOKEN) instead of HTTP; returns the handler to close."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    assert app.bolt is not None
+    handler = SocketModeHandler(app.bolt, app.runtime.settings.slack_app_token)
+    handler.connect()  # type: ignore[no-untyped-call]
+    logger.info("Slack over Socket Mode")
+    return handler
+
+
 def run_server(settings: Settings) -> int:
     runtime = build_runtime(settings, migrate=settings.database_url.startswith("sqlite"))
     configure_logging(runtime.secrets)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" per queued request is noise
     app = wire(runtime)
     assert app.web is not None and app.bolt is not None
-    socket_mode = None
-    if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        socket_mode = SocketModeHandler(app.bolt, settings.slack_app_token)
-        socket_mode.connect()  # type: ignore[no-untyped-call]
-        logger.info("Slack over Socket Mode")
+    socket_mode = connect_socket_mode(app) if settings.slack_app_token else None
     scheduler = start_scheduler(background_jobs(app))
     server = create_server(app.web, host="0.0.0.0", port=settings.port, threads=HTTP_THREADS, ident="deferredrev")
     logger.info("serving HTTP on port %s", server.effective_port)
@@ -102,7 +107,7 @@ def run_server(settings: Settings) -> int:
     finally:
         scheduler.shutdown(wait=False)
         if socket_mode is not None:
-            socket_mode.close()  # type: ignore[no-untyped-call]
+            socket_mode.close()
         app.close()
         runtime.close()
     return 0

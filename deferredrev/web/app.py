@@ -33,8 +33,25 @@ def create_web_app(runtime: Runtime, *, bolt: App | None = None, connections: Co
         return jsonify(status="ok", database="ok"), 200
 
     if bolt is not None:
-        handler = SlackRequestHandler(bolt)
-        replays = ReplayGuard(runtime.settings.slack_signing_secret or "")
+        _slack_routes(web, SlackRequestHandler(bolt), runtime)
+
+    if connections is not None:
+        web.register_blueprint(qbo_blueprint(connections, secure_cookies=True))
+
+    @web.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return web
+
+
+def _slack_routes(web: Flask, handler: SlackRequestHandler, runtime: Runtime) -> None:
+    settings = runtime.settings
+    if settings.slack_signing_secret:  # without one (Socket Mode) Slack's requests arrive over the socket instead
+        replays = ReplayGuard(settings.slack_signing_secret)
 
         @web.post("/slack/events")
         def slack_events() -> Response | tuple[Response, int]:
@@ -45,31 +62,18 @@ def create_web_app(runtime: Runtime, *, bolt: App | None = None, connections: Co
                 return jsonify(error="replayed request"), 401
             return handler.handle(request)
 
-        if runtime.settings.multi_workspace:
+    if settings.multi_workspace:
 
-            @web.get("/slack/install")
-            def slack_install() -> Response:
-                return handler.handle(request)
+        @web.get("/slack/install")
+        def slack_install() -> Response:
+            return handler.handle(request)
 
-            @web.get("/slack/oauth_redirect")
-            def slack_oauth_redirect() -> Response:
-                response = handler.handle(request)
-                response.headers["Cache-Control"] = "no-store"
-                response.headers["Referrer-Policy"] = "no-referrer"
-                return response
-
-    if connections is not None:
-        secure = True
-        web.register_blueprint(qbo_blueprint(connections, secure_cookies=secure))
-
-    @web.after_request
-    def security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
-    return web
+        @web.get("/slack/oauth_redirect")
+        def slack_oauth_redirect() -> Response:
+            response = handler.handle(request)
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Referrer-Policy"] = "no-referrer"
+            return response
 
 
 def _plausibly_signed(timestamp: str | None, body: bytes) -> bool:

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from deferredrev.clock import Clock
 from deferredrev.sandbox.slack.model import JSON, OAuthCode, RecordedCall, SlackSandboxError, Token
+from deferredrev.sandbox.slack.socket_mode import SocketModeServer
 from deferredrev.sandbox.slack.state import RESPONSE_URL_TTL, RESPONSE_URL_USES, ROTATED_TOKEN_TTL, SandboxState, Workspace
 from deferredrev.sandbox.slack.webapi import HANDLERS, NO_AUTH, ApiError, Ctx, apply_response
 
@@ -112,6 +113,8 @@ class SlackSandbox(SandboxState):
         return self
 
     def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
         if self._server is None:
             return
         self._server.shutdown()
@@ -142,6 +145,12 @@ class SlackSandbox(SandboxState):
     def authorize_url(self) -> str:
         """Use as OAuthSettings(authorization_url=...) for the multi-workspace install flow."""
         return f"{self.base_url}/oauth/v2/authorize"
+
+    def enable_socket_mode(self, app_token: str) -> SocketModeServer:
+        """Accept ``app_token`` (xapp-) at ``apps.connections.open`` and serve Socket Mode on loopback."""
+        self.socket_mode = SocketModeServer(self.app_id)
+        self.app_token = app_token
+        return self.socket_mode
 
     def set_browser_session(self, team_id: str, user_id: str, *, approve: bool = True) -> None:
         """Who is signed in when a browser opens the authorize page, and whether they click Allow."""
@@ -213,6 +222,7 @@ class SlackSandbox(SandboxState):
         ctx = Ctx(state=self, args=args)
         try:
             if method in NO_AUTH:
+                args["_bearer"] = token
                 credentials = _basic_auth(request)
                 if credentials is not None:
                     args.setdefault("client_id", credentials[0])

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from deferredrev.clock import Clock, SystemClock
 from deferredrev.sandbox.slack.model import (
@@ -33,6 +33,9 @@ T = TypeVar("T")
 RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL = 30 * 60.0
 OAUTH_CODE_TTL = 600.0
+if TYPE_CHECKING:
+    from deferredrev.sandbox.slack.socket_mode import SocketModeServer
+
 ROTATED_TOKEN_TTL = 12 * 3600
 
 
@@ -182,6 +185,8 @@ class SandboxState:
         self.client_secret = client_secret
         self.token_rotation = token_rotation
         self.token_ttl = token_ttl  # seconds a rotating bot token lives (Slack: 12 hours)
+        self.socket_mode: SocketModeServer | None = None
+        self.app_token: str | None = None
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.workspaces: dict[str, Workspace] = {}

@@ -57,7 +57,7 @@ class Ctx:
 
 Handler = Callable[[Ctx], JSON]
 HANDLERS: dict[str, Handler] = {}
-NO_AUTH = {"oauth.v2.access", "api.test"}
+NO_AUTH = {"oauth.v2.access", "api.test", "apps.connections.open"}
 
 
 def method(name: str) -> Callable[[Handler], Handler]:
@@ -164,6 +164,15 @@ def users_info(ctx: Ctx) -> JSON:
     if user is None:
         raise ApiError("user_not_found")
     return {"ok": True, "user": user.to_api()}
+
+
+@method("apps.connections.open")
+def apps_connections_open(ctx: Ctx) -> JSON:
+    """Socket Mode: an app-level token (xapp-) gets a WebSocket URL to receive its events on."""
+    server = ctx.state.socket_mode
+    if server is None or not ctx.state.app_token or ctx.args.get("_bearer") != ctx.state.app_token:
+        raise ApiError("invalid_auth")
+    return {"ok": True, "url": server.url}
 
 
 @method("users.list")
