@@ -8,16 +8,11 @@ deterministic. Before inserting, the period is recomputed; if the result differs
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 import logging
-import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -30,18 +25,17 @@ from deferredrev.revrec.contracts import Contract
 from deferredrev.revrec.entries import (
     AccountMapping,
     JournalEntryDraft,
-    LineKind,
     PeriodEntries,
     PostedHistory,
     PostingMode,
     build_period_entries,
 )
-from deferredrev.revrec.journal import DraftKeys, JournalLine, truncate
-from deferredrev.revrec.money import format_amount, get_currency
-from deferredrev.revrec.periods import Period, describe_periods
+from deferredrev.revrec.periods import Period
 from deferredrev.services.connections import ConnectionService, ConnectionStatusView
 from deferredrev.services.contracts import load_contracts
 from deferredrev.services.mappings import Mapping, MappingService
+from deferredrev.services.outbox import entry_rows, request_id_for, reversal_rows
+from deferredrev.services.preview_content import LINES_SHOWN, detail_csv, fingerprint, summarise
 from deferredrev.services.qbo_access import NotConnectedError, QboGateway
 from deferredrev.services.workspaces import WorkspaceService, WorkspaceSettings
 from deferredrev.storage import models
@@ -51,8 +45,6 @@ from deferredrev.storage.repositories import audit
 
 logger = logging.getLogger(__name__)
 
-LINES_SHOWN = 40
-REQUEST_ID_NAMESPACE = uuid.UUID("6f1c1b0e-8a55-4bd5-9d7e-2d6f0c3a9e41")
 IN_FLIGHT = (EntryStatus.PENDING.value, EntryStatus.POSTING.value, EntryStatus.UNKNOWN.value, EntryStatus.POSTED.value)
 
 
@@ -98,16 +90,6 @@ class Checks:
     warnings: list[str] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
     book_close_date: date | None = None
-
-
-def request_id_for(posting_key: str, generation: int = 0) -> str:
-    """QBO requestid: deterministic per entry (36 chars); a new generation only after a definitive failure."""
-    return str(uuid.uuid5(REQUEST_ID_NAMESPACE, f"{posting_key}#{generation}"))
-
-
-def qbo_entry_url(environment: str, qbo_id: str) -> str:
-    host = "app.sandbox.qbo.intuit.com" if environment == "sandbox" else "app.qbo.intuit.com"
-    return f"https://{host}/app/journal?txnId={qbo_id}"
 
 
 class PreviewService:
@@ -256,7 +238,7 @@ class PreviewService:
     ) -> dict[str, Any]:
         customers = {c.contract_id: c.customer for c in inputs.contracts}
         drafts = entries.drafts if entries else ()
-        lines, pairs, totals = _summarise(drafts, customers)
+        lines, pairs, totals = summarise(drafts, customers)
         warnings = list(checks.warnings)
         if entries is not None:
             warnings += list(entries.warnings)
@@ -322,7 +304,7 @@ class PreviewService:
             if not moved.rowcount:  # type: ignore[attr-defined]
                 current = session.get(models.Preview, preview.id)
                 return _already(current, preview.id)
-            session.add_all(_entry_rows(preview, drafts, approver=user_id, now=now))
+            session.add_all(entry_rows(preview, drafts, approver=user_id, now=now))
             audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
                   preview_id=preview.id, entries=len(drafts))  # fmt: skip
         return DecisionResult(Decision.APPROVED, f"Approved: posting {len(drafts)} entries.", preview.id, len(drafts))
@@ -640,174 +622,3 @@ def load_history(session: Session, team_id: str) -> PostedHistory:
         .distinct()
     ).all()
     return PostedHistory(amounts=dict(amounts), posted_periods=frozenset(Period.parse(p) for p in periods))
-
-
-def fingerprint(entries: PeriodEntries | None, mapping: Mapping | None) -> str:
-    digest = hashlib.sha256()
-    digest.update(json.dumps([mapping.deferred_revenue_id, mapping.revenue_id] if mapping else None).encode())
-    for draft in entries.drafts if entries else ():
-        digest.update(f"\n{draft.posting_key}|{draft.currency}".encode())
-        for line in draft.lines:
-            digest.update(f";{line.contract_id},{line.kind},{line.posting_type},{line.account_id},{line.amount}".encode())
-    return digest.hexdigest()
-
-
-def _entry_rows(
-    preview: models.Preview, drafts: Iterable[JournalEntryDraft], *, approver: str, now: datetime
-) -> list[models.JournalEntry]:
-    rows = []
-    for draft in drafts:
-        entry = models.JournalEntry(
-            team_id=preview.team_id,
-            realm_id=preview.realm_id or "",
-            preview_id=preview.id,
-            period=str(draft.period),
-            posting_key=draft.posting_key,
-            request_id=request_id_for(draft.posting_key),
-            generation=0,
-            doc_number=draft.doc_number,
-            txn_date=draft.txn_date,
-            currency=draft.currency,
-            total_minor=draft.total_debits,
-            private_note=draft.private_note(approver),
-            status=EntryStatus.PENDING.value,
-            requested_by=preview.requested_by,
-            approved_by=approver,
-            slack_channel=preview.slack_channel,
-            slack_ts=preview.slack_ts,
-            created_at=now,
-            updated_at=now,
-        )
-        entry.lines = [
-            models.JournalEntryLine(
-                line_no=number,
-                contract_id=line.contract_id,
-                kind=str(line.kind),
-                posting_type=str(line.posting_type),
-                account_id=line.account_id,
-                account_name=line.account_name,
-                amount_minor=line.amount,
-                description=line.description,
-            )
-            for number, line in enumerate(draft.lines)
-        ]
-        entry.recognitions = [
-            models.EntryRecognition(contract_id=r.contract_id, period=str(r.period), amount_minor=r.amount)
-            for r in draft.recognitions
-        ]
-        rows.append(entry)
-    return rows
-
-
-def reversal_rows(
-    reversal: models.Preview, originals: Sequence[models.JournalEntry], period: Period, *, approver: str, now: datetime
-) -> list[models.JournalEntry]:
-    keys = DraftKeys(reversal.team_id, period, 0, prefix="RV")
-    rows = []
-    for original in originals:
-        key = keys.posting_key(f"reversal:{original.doc_number}")
-        entry = models.JournalEntry(
-            team_id=original.team_id, realm_id=original.realm_id, preview_id=reversal.id, period=str(period),
-            posting_key=key, request_id=request_id_for(key), generation=0, doc_number=keys.doc_number(key),
-            txn_date=period.end, currency=original.currency, total_minor=original.total_minor,
-            private_note=truncate(f"Reversal of {original.doc_number} (QuickBooks id {original.qbo_id}). "
-                                  f"Approved by {approver}. "
-                                  f"Posting key: {key}. Original: {original.private_note}"),
-            status=EntryStatus.PENDING.value, requested_by=approver, approved_by=approver,
-            slack_channel=reversal.slack_channel, reverses_entry_id=original.id, created_at=now, updated_at=now,
-        )  # fmt: skip
-        swapped = [
-            models.JournalEntryLine(
-                line_no=0,
-                contract_id=line.contract_id,
-                kind=line.kind,
-                posting_type="Credit" if line.posting_type == "Debit" else "Debit",
-                account_id=line.account_id,
-                account_name=line.account_name,
-                amount_minor=line.amount_minor,
-                description=truncate(f"Reversal of {original.doc_number}: {line.description}"),
-            )  # fmt: skip
-            for line in original.lines
-        ]
-        ordered = [
-            line for pair in zip(swapped[0::2], swapped[1::2], strict=True) for line in sorted(pair, key=_debit_first)
-        ]
-        for number, line in enumerate(ordered):
-            line.line_no = number
-        entry.lines = ordered
-        entry.recognitions = [
-            models.EntryRecognition(contract_id=r.contract_id, period=r.period, amount_minor=-r.amount_minor)
-            for r in original.recognitions
-        ]
-        rows.append(entry)
-    return rows
-
-
-def _debit_first(line: models.JournalEntryLine) -> int:
-    return 0 if line.posting_type == "Debit" else 1
-
-
-def _summarise(
-    drafts: Sequence[JournalEntryDraft], customers: dict[str, str]
-) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
-    pairs = 0
-    totals: dict[str, dict[str, int]] = {}
-    for draft in drafts:
-        total = totals.setdefault(draft.currency, {"debits": 0, "credits": 0, "net_revenue": 0, "entries": 0})
-        total["debits"] += draft.total_debits
-        total["credits"] += draft.total_credits
-        total["net_revenue"] += draft.net_revenue
-        total["entries"] += 1
-        for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
-            pairs += 1
-            if len(lines) < LINES_SHOWN:
-                lines.append(_line(draft, debit, credit, customers))
-    return lines, pairs, totals
-
-
-def _line(draft: JournalEntryDraft, debit: JournalLine, credit: JournalLine, customers: dict[str, str]) -> dict[str, Any]:
-    note = ""
-    if debit.kind == LineKind.CATCH_UP:
-        periods = sorted(r.period for r in draft.catch_up_recognitions if r.contract_id == debit.contract_id)
-        note = f"catch-up {describe_periods(periods)}" if periods else "catch-up"
-    return {
-        "doc": draft.doc_number,
-        "contract": debit.contract_id,
-        "customer": customers.get(debit.contract_id, ""),
-        "kind": str(debit.kind),
-        "debit": debit.account_name,
-        "credit": credit.account_name,
-        "amount": debit.amount,
-        "currency": draft.currency,
-        "amount_text": format_amount(debit.amount, get_currency(draft.currency)),
-        "note": note,
-    }
-
-
-def detail_csv(entries: PeriodEntries, contracts: Sequence[Contract]) -> str:
-    customers = {c.contract_id: c.customer for c in contracts}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "doc_number",
-            "contract_id",
-            "customer",
-            "kind",
-            "debit_account",
-            "credit_account",
-            "amount",
-            "currency",
-            "description",
-        ]
-    )
-    for draft in entries.drafts:
-        currency = get_currency(draft.currency)
-        for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
-            writer.writerow([
-                draft.doc_number, debit.contract_id, customers.get(debit.contract_id, ""), str(debit.kind),
-                debit.account_name, credit.account_name, format_amount(debit.amount, currency, thousands=False),
-                draft.currency, debit.description,
-            ])  # fmt: skip
-    return out.getvalue()

@@ -20,7 +20,7 @@ from deferredrev.bot.blocks.common import (
     section,
 )
 from deferredrev.revrec.money import format_amount, get_currency
-from deferredrev.services.previews import qbo_entry_url
+from deferredrev.services.preview_content import qbo_entry_url
 
 Message = tuple[str, list[Block]]
 SECTION_BUDGET = 2900

@@ -1,0 +1,101 @@
+"""What a preview message shows, computed from a period's drafts: the first lines, totals per currency, the full
+detail as CSV, and a fingerprint that tells whether a later recomputation still matches what was shown."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from deferredrev.revrec.contracts import Contract
+from deferredrev.revrec.entries import JournalEntryDraft, LineKind, PeriodEntries
+from deferredrev.revrec.journal import JournalLine
+from deferredrev.revrec.money import format_amount, get_currency
+from deferredrev.revrec.periods import describe_periods
+from deferredrev.services.mappings import Mapping
+
+LINES_SHOWN = 40
+
+
+def qbo_entry_url(environment: str, qbo_id: str) -> str:
+    host = "app.sandbox.qbo.intuit.com" if environment == "sandbox" else "app.qbo.intuit.com"
+    return f"https://{host}/app/journal?txnId={qbo_id}"
+
+
+def fingerprint(entries: PeriodEntries | None, mapping: Mapping | None) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([mapping.deferred_revenue_id, mapping.revenue_id] if mapping else None).encode())
+    for draft in entries.drafts if entries else ():
+        digest.update(f"\n{draft.posting_key}|{draft.currency}".encode())
+        for line in draft.lines:
+            digest.update(f";{line.contract_id},{line.kind},{line.posting_type},{line.account_id},{line.amount}".encode())
+    return digest.hexdigest()
+
+
+def summarise(
+    drafts: Sequence[JournalEntryDraft], customers: dict[str, str]
+) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    pairs = 0
+    totals: dict[str, dict[str, int]] = {}
+    for draft in drafts:
+        total = totals.setdefault(draft.currency, {"debits": 0, "credits": 0, "net_revenue": 0, "entries": 0})
+        total["debits"] += draft.total_debits
+        total["credits"] += draft.total_credits
+        total["net_revenue"] += draft.net_revenue
+        total["entries"] += 1
+        for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
+            pairs += 1
+            if len(lines) < LINES_SHOWN:
+                lines.append(_line(draft, debit, credit, customers))
+    return lines, pairs, totals
+
+
+def _line(draft: JournalEntryDraft, debit: JournalLine, credit: JournalLine, customers: dict[str, str]) -> dict[str, Any]:
+    note = ""
+    if debit.kind == LineKind.CATCH_UP:
+        periods = sorted(r.period for r in draft.catch_up_recognitions if r.contract_id == debit.contract_id)
+        note = f"catch-up {describe_periods(periods)}" if periods else "catch-up"
+    return {
+        "doc": draft.doc_number,
+        "contract": debit.contract_id,
+        "customer": customers.get(debit.contract_id, ""),
+        "kind": str(debit.kind),
+        "debit": debit.account_name,
+        "credit": credit.account_name,
+        "amount": debit.amount,
+        "currency": draft.currency,
+        "amount_text": format_amount(debit.amount, get_currency(draft.currency)),
+        "note": note,
+    }
+
+
+def detail_csv(entries: PeriodEntries, contracts: Sequence[Contract]) -> str:
+    customers = {c.contract_id: c.customer for c in contracts}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "doc_number",
+            "contract_id",
+            "customer",
+            "kind",
+            "debit_account",
+            "credit_account",
+            "amount",
+            "currency",
+            "description",
+        ]
+    )
+    for draft in entries.drafts:
+        currency = get_currency(draft.currency)
+        for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
+            writer.writerow([
+                draft.doc_number, debit.contract_id, customers.get(debit.contract_id, ""), str(debit.kind),
+                debit.account_name, credit.account_name, format_amount(debit.amount, currency, thousands=False),
+                draft.currency, debit.description,
+            ])  # fmt: skip
+    return out.getvalue()
