@@ -46,7 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--team", required=True, help="Slack team ID, e.g. T0123ABC")
     exp = contracts.add_parser("export", help="export contracts, or one period's schedule, as CSV")
     exp.add_argument("--team", required=True)
-    exp.add_argument("--period", help="YYYY-MM: export that period's scheduled amounts")
+    exp.add_argument(
+        "--period", help="YYYY-MM: that period's scheduled amounts (with --report: YYYY-MM or YYYY-MM..YYYY-MM)"
+    )
+    exp.add_argument(
+        "--report",
+        choices=["rollforward", "waterfall"],
+        help="rollforward: deferred revenue opening, additions, recognised, closing for --period; "
+        "waterfall: each contract's revenue by month over --period FIRST..LAST",
+    )
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command")
     db.add_parser("upgrade", help="apply database migrations")

@@ -81,12 +81,18 @@ def contracts_import(args: argparse.Namespace) -> int:
 
 def contracts_export(args: argparse.Namespace) -> int:
     from deferredrev.revrec.errors import PeriodError
-    from deferredrev.services.contracts import export_contracts_csv
+    from deferredrev.services.contracts import export_contracts_csv, export_report_csv
 
+    if args.report and not args.period:
+        raise CommandError("--report needs --period (YYYY-MM, or YYYY-MM..YYYY-MM for a waterfall)")
     runtime = _runtime()
     try:
         db.upgrade(runtime.engine)
-        sys.stdout.write(export_contracts_csv(runtime.sessions, team_id=args.team, period=args.period))
+        if args.report:
+            text = export_report_csv(runtime.sessions, team_id=args.team, report=args.report, periods=args.period)
+        else:
+            text = export_contracts_csv(runtime.sessions, team_id=args.team, period=args.period)
+        sys.stdout.write(text)
     except PeriodError as error:
         raise CommandError(f"--period: {error}") from None
     finally:

@@ -11,11 +11,12 @@ from typing import Any
 
 from waitress.server import create_server
 
+from deferredrev.app import build_application
 from deferredrev.logs import configure_logging
 from deferredrev.runtime import Runtime, build_runtime
 from deferredrev.scheduler import Job, start_scheduler
 from deferredrev.settings import Settings
-from deferredrev.wiring import Application, wire
+from deferredrev.wiring import Application
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def background_jobs(app: Application) -> list[Job]:
 
 
 def start_in_background(runtime: Runtime, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> RunningServer:
-    app = wire(runtime)
+    app = build_application(runtime)
     server = create_server(
         app.web, host=host, port=port, threads=threads, ident="deferredrev", clear_untrusted_proxy_headers=True
     )
@@ -94,7 +95,7 @@ def run_server(settings: Settings) -> int:
     runtime = build_runtime(settings, migrate=settings.database_url.startswith("sqlite"))
     configure_logging(runtime.secrets)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" per queued request is noise
-    app = wire(runtime)
+    app = build_application(runtime)
     assert app.web is not None and app.bolt is not None
     socket_mode = connect_socket_mode(app) if settings.slack_app_token else None
     scheduler = start_scheduler(background_jobs(app))

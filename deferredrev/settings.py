@@ -105,10 +105,6 @@ class Settings:
         )
 
     @property
-    def qbo_configured(self) -> bool:
-        return bool(self.qbo_client_id and self.qbo_client_secret)
-
-    @property
     def multi_workspace(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
 

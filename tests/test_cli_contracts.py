@@ -192,3 +192,25 @@ def test_export_with_a_bad_period_or_an_empty_database_is_clear(env: dict[str, s
     bad = run(["contracts", "export", "--team", "T0NEW", "--period", "2026-13"], env, workdir)
     assert bad.returncode == 1
     assert "--period" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_roll_forward_and_waterfall_reports(env: dict[str, str], workdir: Path) -> None:
+    assert import_file(sample_contracts_path(), env, workdir).returncode == 0
+    contracts = parse_contracts_csv(sample_contracts_path().read_text()).contracts
+    period = Period.parse("2026-10")
+    rolled = run(["contracts", "export", "--team", TEAM, "--period", "2026-10", "--report", "rollforward"], env, workdir)
+    assert rolled.returncode == 0, rolled.stderr
+    row = next(csv.DictReader(io.StringIO(rolled.stdout)))
+    usd = {name: parse_amount(row[name], "USD") for name in ("opening", "additions", "recognised", "released", "closing")}
+    assert usd["opening"] + usd["additions"] - usd["recognised"] - usd["released"] == usd["closing"]
+    assert usd["recognised"] == sum(scheduled_amount(c, period) for c in contracts)
+    waterfall = run(
+        ["contracts", "export", "--team", TEAM, "--period", "2026-01..2026-12", "--report", "waterfall"], env, workdir
+    )
+    assert waterfall.returncode == 0, waterfall.stderr
+    rows = list(csv.DictReader(io.StringIO(waterfall.stdout)))
+    assert len(rows) == len(contracts) and "2026-12" in rows[0]
+    october = sum(parse_amount(r["2026-10"], r["currency"]) for r in rows)
+    assert october == usd["recognised"]
+    missing = run(["contracts", "export", "--team", TEAM, "--report", "waterfall"], env, workdir)
+    assert missing.returncode == 1 and "--report needs --period" in missing.stderr

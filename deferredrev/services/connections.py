@@ -28,7 +28,7 @@ from deferredrev.services.qbo_access import QboGateway, to_new_tokens
 from deferredrev.services.tickets import TicketError, TicketSigner
 from deferredrev.settings import Plan
 from deferredrev.storage.db import SessionFactory
-from deferredrev.storage.models import AccountMapping, ConnectionStatus, OAuthState, QboConnection, Workspace
+from deferredrev.storage.models import ConnectionStatus, OAuthState, QboConnection, Workspace
 from deferredrev.storage.repositories import audit, connection_for, get_or_create_workspace
 from deferredrev.storage.tokens import TokenStore
 
@@ -333,9 +333,3 @@ class ConnectionService:
             audit(session, action="connection.disconnected", now=now, team_id=team_id, actor="quickbooks")
             targets = self._disconnect_targets(session, team_id, None, connection.connected_by)
         self._notifier.disconnected(team_id, targets, None, company)
-
-    def mappings_belong_to_other_company(self, team_id: str) -> bool:
-        with self._sessions() as session:
-            connection = connection_for(session, team_id)
-            mapping = session.get(AccountMapping, team_id)
-        return connection is not None and mapping is not None and mapping.realm_id != connection.realm_id

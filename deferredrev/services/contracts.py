@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +13,9 @@ from sqlalchemy.orm import Session
 from deferredrev.clock import Clock
 from deferredrev.revrec.contracts import Contract, Method
 from deferredrev.revrec.csv_contracts import LineError, contracts_to_csv, parse_contracts_csv, schedule_csv
+from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.revrec.periods import Period
+from deferredrev.revrec.reports import RollForward, roll_forward, waterfall, waterfall_csv
 from deferredrev.settings import Plan
 from deferredrev.storage import models
 from deferredrev.storage.db import SessionFactory
@@ -89,6 +93,29 @@ def export_contracts_csv(sessions: SessionFactory, *, team_id: str, period: str 
         return contracts_to_csv(contracts)
     chosen = Period.parse(period)
     return schedule_csv(contracts, chosen, chosen)
+
+
+def export_report_csv(sessions: SessionFactory, *, team_id: str, report: str, periods: str) -> str:
+    """``rollforward`` for one period (YYYY-MM) or ``waterfall`` over a range (YYYY-MM..YYYY-MM)."""
+    with sessions() as session:
+        contracts = load_contracts(session, team_id)
+    first_text, _, last_text = periods.partition("..")
+    first = Period.parse(first_text)
+    last = Period.parse(last_text) if last_text else first
+    if report == "waterfall":
+        return waterfall_csv(waterfall(contracts, first, last), first, last)
+    return roll_forward_csv(roll_forward(contracts, first))
+
+
+def roll_forward_csv(report: RollForward) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["period", "currency", "opening", "additions", "recognised", "released", "closing"])
+    for row in report.rows:
+        currency = get_currency(row.currency)
+        amounts = (row.opening, row.additions, row.recognised, row.released, row.closing)
+        writer.writerow([str(report.period), row.currency, *(format_amount(a, currency, thousands=False) for a in amounts)])
+    return buffer.getvalue()
 
 
 def to_contract(row: models.Contract) -> Contract:

@@ -44,22 +44,3 @@ class Notifier(Protocol):
     def connection_expired(self, notice: ExpiryNotice) -> None: ...
 
     def hard_expiry_warning(self, notice: ExpiryNotice) -> None: ...
-
-
-class NullNotifier:
-    """Says nothing; for CLI commands and tests that do not look at Slack."""
-
-    def connected(self, notice: ConnectedNotice) -> None:
-        return None
-
-    def connect_failed(self, team_id: str, user_id: str, message: str) -> None:
-        return None
-
-    def disconnected(self, team_id: str, targets: Sequence[str], actor: str | None, company_name: str) -> None:
-        return None
-
-    def connection_expired(self, notice: ExpiryNotice) -> None:
-        return None
-
-    def hard_expiry_warning(self, notice: ExpiryNotice) -> None:
-        return None

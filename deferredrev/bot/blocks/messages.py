@@ -10,7 +10,6 @@ from deferredrev.bot.blocks.common import (
     button,
     confirm_dialog,
     context,
-    divider,
     escape,
     fields,
     header,
@@ -242,7 +241,3 @@ def confirmation(text: str) -> Message:
 
 def error_message(text: str) -> Message:
     return text, [section(f":warning: {escape(text)}")]
-
-
-def divider_block() -> Block:
-    return divider()

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from deferredrev.bot import ids
-from deferredrev.bot.blocks.common import Block, context, escape, mrkdwn, plain, section
+from deferredrev.bot.blocks.common import Block, context, escape, plain, section
 from deferredrev.services.mappings import Mapping, Role
 from deferredrev.services.workspaces import WorkspaceSettings
 
@@ -146,15 +146,6 @@ def import_modal() -> View:
         _input(ids.IMPORT_FILE_BLOCK, "Contracts CSV", file_input, optional=False),
     ]
     return _modal(ids.IMPORT_VIEW, "Import contracts", blocks, submit="Import", metadata={})
-
-
-def notice_modal(title: str, text: str) -> View:
-    return {
-        "type": "modal",
-        "title": plain(title, 24),
-        "close": plain("Close", 24),
-        "blocks": [{"type": "section", "text": mrkdwn(text)}],
-    }
 
 
 def parse_settings_state(state: dict[str, Any]) -> dict[str, Any]:

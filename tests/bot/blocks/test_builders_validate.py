@@ -79,7 +79,6 @@ VIEW_BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "settings": lambda: modals.settings_modal(SETTINGS),
     "settings bare": lambda: modals.settings_modal(BARE_SETTINGS),
     "import": modals.import_modal,
-    "notice": lambda: modals.notice_modal("Saved", "All good"),
     "home admin": lambda: home_view(CONNECTED, MAPPING, SETTINGS, is_admin=True, activity=[ActivityLine(NOW, LONG)] * 30),
     "home expired": lambda: home_view(EXPIRED, None, BARE_SETTINGS, is_admin=True),
     "home member": lambda: home_view(NONE, None, BARE_SETTINGS, is_admin=False),
