@@ -52,7 +52,7 @@ from deferredrev.sandbox.intuit import RateLimits, SandboxConfig
 from deferredrev.sandbox.intuit.ratelimit import RateLimiter
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv
-from deferredrev.services.posting import BATCH_SIZE, Pacer, PostingWorker
+from deferredrev.services.posting import BATCH_SIZE, SINGLE_CALLS_PER_MINUTE, Pacer, PostingWorker
 from deferredrev.storage.models import EntryStatus, JournalEntry
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack, map_accounts, running_stack
 
@@ -60,7 +60,7 @@ Result = dict[str, Any]
 PERIOD = "2026-10"
 CHECK_SCALE = 10.0
 SINGLE_HEADROOM = 0.98  # one-by-one pacing below requests/min: each run's preferences call shares that window
-DEFAULT_SINGLE_PER_MINUTE = 480.0  # PostingWorker's default single_pacer (posting.py); its batch_pacer is Pacer(40)
+DEFAULT_SINGLE_PER_MINUTE = float(SINGLE_CALLS_PER_MINUTE)  # the worker's default single pacing
 
 
 @dataclass(frozen=True)

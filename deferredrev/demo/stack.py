@@ -22,7 +22,7 @@ from deferredrev.sandbox.intuit.config import AutoConsent
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.sandbox.slack import SlackDriver, SlackSandbox, Workspace
 from deferredrev.server import RunningServer, start_in_background
-from deferredrev.services.posting import Pacer
+from deferredrev.services.posting import BATCH_CALLS_PER_MINUTE, SINGLE_CALLS_PER_MINUTE, Pacer
 from deferredrev.settings import Settings
 from deferredrev.storage.vault import generate_key
 
@@ -210,7 +210,7 @@ def _start(workdir: Path, stops: list[Callable[[], None]]) -> DemoStack:
     stops.append(runtime.close)
     server = start_in_background(runtime, port=port)
     stops[-1] = server.stop  # stopping the server closes the runtime too
-    server.app.posting.batch_pacer = Pacer(40, time_scale=TIME_SCALE)
-    server.app.posting.single_pacer = Pacer(450, time_scale=TIME_SCALE)
+    server.app.posting.batch_pacer = Pacer(BATCH_CALLS_PER_MINUTE, time_scale=TIME_SCALE)
+    server.app.posting.single_pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=TIME_SCALE)
     driver = SlackDriver(server.url, SIGNING_SECRET, slack)
     return DemoStack(intuit, slack, workspace, server, driver, clock, settings)

@@ -14,9 +14,9 @@ from enum import StrEnum
 
 from deferredrev.clock import Clock
 from deferredrev.qbo.models import Account
-from deferredrev.services.qbo_access import NotConnectedError, QboGateway
+from deferredrev.services.qbo_access import QboGateway, connected
 from deferredrev.storage.db import SessionFactory
-from deferredrev.storage.models import AccountMapping, ConnectionStatus
+from deferredrev.storage.models import AccountMapping
 from deferredrev.storage.repositories import audit, connection_for
 
 CHART_TTL = timedelta(minutes=5)
@@ -213,9 +213,4 @@ class MappingService:
 
     def _connected_realm(self, team_id: str) -> str:
         with self._sessions() as session:
-            connection = connection_for(session, team_id)
-        if connection is None:
-            raise NotConnectedError(team_id, "not connected")
-        if connection.status != ConnectionStatus.CONNECTED.value:
-            raise NotConnectedError(team_id, connection.status)
-        return connection.realm_id
+            return connected(connection_for(session, team_id), team_id).realm_id

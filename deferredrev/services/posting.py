@@ -41,6 +41,10 @@ from deferredrev.storage.models import ConnectionStatus, EntryStatus
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 30
+# QuickBooks allows 40 batch calls and 500 requests a minute per company; pacing a little under both leaves room
+# for network jitter (requests arriving closer together than they were sent) and for the app's own reads.
+BATCH_CALLS_PER_MINUTE = 38
+SINGLE_CALLS_PER_MINUTE = 480
 LEASE = timedelta(minutes=5)
 BATCH_NAMESPACE = uuid.UUID("0b7a4d52-7f0e-4c3f-9a4e-5d1c2e6f8a90")
 
@@ -122,8 +126,8 @@ class PostingWorker:
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self.batch_size = batch_size
         self.use_batch = use_batch
-        self.batch_pacer = batch_pacer or Pacer(40)
-        self.single_pacer = single_pacer or Pacer(480)  # 96% of 500/min: headroom for the app's own reads
+        self.batch_pacer = batch_pacer or Pacer(BATCH_CALLS_PER_MINUTE)
+        self.single_pacer = single_pacer or Pacer(SINGLE_CALLS_PER_MINUTE)
         self._lease = lease
         self._progress_every = progress_every
         self._last_progress: dict[int, float] = {}

@@ -40,6 +40,15 @@ LEASE = timedelta(seconds=60)
 WAIT_FOR_OTHER_REFRESH = 30.0
 
 
+def connected(connection: QboConnection | None, team_id: str) -> QboConnection:
+    """The workspace's connection, if it is usable; otherwise why not, as :class:`NotConnectedError`."""
+    if connection is None:
+        raise NotConnectedError(team_id, "not connected")
+    if connection.status != ConnectionStatus.CONNECTED.value:
+        raise NotConnectedError(team_id, connection.status)
+    return connection
+
+
 class NotConnectedError(Exception):
     """The workspace has no usable QuickBooks connection (never connected, disconnected, or expired)."""
 
@@ -100,12 +109,7 @@ class TokenRefresher:
 
     def current(self, team_id: str) -> StoredTokens:
         with self._sessions() as session:
-            connection = connection_for(session, team_id)
-            if connection is None:
-                raise NotConnectedError(team_id, "not connected")
-            if connection.status != ConnectionStatus.CONNECTED.value:
-                raise NotConnectedError(team_id, connection.status)
-            stored = self._tokens.open(connection)
+            stored = self._tokens.open(connected(connection_for(session, team_id), team_id))
         if stored is None:
             raise NotConnectedError(team_id, ConnectionStatus.DISCONNECTED.value)
         return stored

@@ -20,7 +20,7 @@ from deferredrev.sandbox.intuit.config import AutoConsent
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.sandbox.slack import SlackDriver, SlackSandbox, Workspace
 from deferredrev.server import RunningServer, start_in_background
-from deferredrev.services.posting import Pacer
+from deferredrev.services.posting import BATCH_CALLS_PER_MINUTE, SINGLE_CALLS_PER_MINUTE, Pacer
 from deferredrev.settings import Settings
 from tests.conftest import key_env, make_key
 
@@ -179,8 +179,8 @@ C-1006,Zeta Co,24000.00,USD,2025-11-01,2027-10-31,monthly_prorated,Two-year deal
 
 
 def scale_for_tests(stack: Stack) -> None:
-    stack.server.app.posting.batch_pacer = Pacer(40, time_scale=60)
-    stack.server.app.posting.single_pacer = Pacer(450, time_scale=60)
+    stack.server.app.posting.batch_pacer = Pacer(BATCH_CALLS_PER_MINUTE, time_scale=60)
+    stack.server.app.posting.single_pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=60)
 
 
 def map_accounts(stack: Stack) -> None:

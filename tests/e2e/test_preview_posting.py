@@ -13,7 +13,7 @@ from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import scheduled_amount
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv, load_contracts
-from deferredrev.services.posting import Pacer
+from deferredrev.services.posting import BATCH_CALLS_PER_MINUTE, Pacer
 from deferredrev.storage.models import JournalEntry
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, CONTRACTS, MEMBER, TEAM, Stack
 
@@ -204,7 +204,7 @@ def test_closed_after_approval_ends_failed_with_retry(ready: Stack) -> None:
     from datetime import date
 
     ts = preview(stack)
-    stack.server.app.posting.batch_pacer = Pacer(40, time_scale=60)
+    stack.server.app.posting.batch_pacer = Pacer(BATCH_CALLS_PER_MINUTE, time_scale=60)
     stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # closed between preview and posting
     stack.server.app.previews._check_quickbooks = lambda *args: None  # type: ignore[method-assign]
     click_post(stack, ts)

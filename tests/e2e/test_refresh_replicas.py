@@ -70,20 +70,7 @@ def test_two_processes_refresh_each_connection_once_per_due_time(database_url: s
         settings = Settings.from_env(env)
         runtime = build_runtime(settings, secrets=SecretRegistry(), clock=clock, migrate=True)
         with httpx.Client() as http:
-            oauth = IntuitOAuth(
-                http=http,
-                endpoints=IntuitEndpoints.for_environment(
-                    "sandbox",
-                    authorize_url=intuit.authorize_url,
-                    token_url=intuit.token_url,
-                    revoke_url=intuit.revoke_url,
-                    api_base=intuit.api_url,
-                ),
-                client_id=intuit.client_id,
-                client_secret=intuit.client_secret,
-                redirect_uri=REDIRECT,
-                clock=clock,
-            )
+            oauth = sandbox_oauth(intuit, http, clock)
             teams = {"T0REP0001": US_REALM, "T0REP0002": BIG_REALM, "T0REP0003": CLOSED_REALM}
             now = clock.now()
             for team, realm in teams.items():
@@ -131,20 +118,7 @@ def test_two_processes_refresh_each_connection_once_per_due_time(database_url: s
         assert all(version == 1 + SANDBOX_HOURS for version in versions.values()), versions
         # The stored refresh token is the newest: refreshing with it now works.
         with httpx.Client() as http:
-            oauth = IntuitOAuth(
-                http=http,
-                endpoints=IntuitEndpoints.for_environment(
-                    "sandbox",
-                    token_url=intuit.token_url,
-                    authorize_url=intuit.authorize_url,
-                    revoke_url=intuit.revoke_url,
-                    api_base=intuit.api_url,
-                ),
-                client_id=intuit.client_id,
-                client_secret=intuit.client_secret,
-                redirect_uri=REDIRECT,
-                clock=clock,
-            )
+            oauth = sandbox_oauth(intuit, http, clock)
             for tokens in stored.values():
                 assert tokens is not None
                 oauth.refresh(tokens.refresh_token)
