@@ -13,6 +13,7 @@ from datetime import date
 from deferredrev.clock import Clock
 from deferredrev.settings import Plan
 from deferredrev.storage.db import SessionFactory
+from deferredrev.storage.models import Workspace
 from deferredrev.storage.repositories import audit, get_or_create_workspace
 
 POSTING_MODES = ("per_contract", "summary")
@@ -43,17 +44,20 @@ class WorkspaceService:
         self.configured_admins = configured_admins
 
     def settings(self, team_id: str) -> WorkspaceSettings:
-        with self._sessions.begin() as session:
-            row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=self._clock.now())
-            return WorkspaceSettings(
-                team_id=row.team_id,
-                plan=Plan(row.plan),
-                approvers=tuple(row.approvers or ()),
-                four_eyes=row.four_eyes,
-                alert_channel=row.alert_channel,
-                posting_mode=row.posting_mode,
-                cutover_date=row.cutover_date,
-            )
+        with self._sessions() as session:  # read-only: no write lock unless the workspace is new
+            row = session.get(Workspace, team_id)
+        if row is None:
+            with self._sessions.begin() as session:
+                row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=self._clock.now())
+        return WorkspaceSettings(
+            team_id=row.team_id,
+            plan=Plan(row.plan),
+            approvers=tuple(row.approvers or ()),
+            four_eyes=row.four_eyes,
+            alert_channel=row.alert_channel,
+            posting_mode=row.posting_mode,
+            cutover_date=row.cutover_date,
+        )
 
     def update(
         self,
