@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from flask import Flask
 from slack_bolt import App
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
 from deferredrev.bot.admins import AdminChecker
 from deferredrev.bot.app import build_bolt_app, client_for_team_factory, installation_store
@@ -79,7 +80,8 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         redirect_uri=settings.qbo_redirect_uri,
         clock=clock,
     )
-    client_for_team = client_for_team_factory(settings, runtime.engine, runtime.vault)
+    installations = installation_store(settings, runtime.engine, runtime.vault) if settings.multi_workspace else None
+    client_for_team = client_for_team_factory(settings, installations)
     notifier = SlackNotifier(client_for_team)
     refresher = TokenRefresher(
         sessions=runtime.sessions,
@@ -130,13 +132,13 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         admins=AdminChecker(settings.admins),
         sessions=runtime.sessions,
         public_url=settings.public_url,
-        forget_installation=_installation_forgetter(settings, runtime),
+        forget_installation=_installation_forgetter(installations),
         clock=clock,
         previews=previews,
         kick_posting=kicker.kick,
         environment=settings.qbo_environment.value,
     )
-    bolt = build_bolt_app(settings, deps, runtime.engine, runtime.vault) if slack else None
+    bolt = build_bolt_app(settings, deps, runtime.engine, installations) if slack else None
     web = create_web_app(runtime, bolt=bolt, connections=connections) if bolt is not None else None
     return Application(
         runtime=runtime,
@@ -185,8 +187,7 @@ class BackgroundKicker:
             self._pending.release()
 
 
-def _installation_forgetter(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
-    if not settings.multi_workspace:
+def _installation_forgetter(installations: SQLAlchemyInstallationStore | None) -> Callable[[str], None]:
+    if installations is None:
         return lambda team_id: None
-    store = installation_store(settings, runtime.engine, runtime.vault)
-    return lambda team_id: store.delete_all(enterprise_id=None, team_id=team_id)
+    return lambda team_id: installations.delete_all(enterprise_id=None, team_id=team_id)

@@ -22,6 +22,7 @@ from deferredrev.bot.blocks import messages
 from deferredrev.bot.deps import BotDeps, deps_middleware
 from deferredrev.bot.listeners import register_listeners
 from deferredrev.bot.listeners.replies import user_id_of
+from deferredrev.bot.notifier import ClientForTeam
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.qbo_access import ConnectionExpiredError, NotConnectedError
 from deferredrev.settings import Settings
@@ -35,15 +36,16 @@ TOKEN_ROTATION_MINUTES = 120  # Bolt's default: refresh a rotating bot token whe
 LISTENER_THREADS = 32  # listeners wait on Slack, QBO and the database after acking; acks must never queue behind them
 
 
-def build_bolt_app(settings: Settings, deps: BotDeps, engine: Engine, vault: TokenVault) -> App:
+def build_bolt_app(
+    settings: Settings, deps: BotDeps, engine: Engine, installations: SQLAlchemyInstallationStore | None
+) -> App:
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret or "",
         "request_verification_enabled": bool(settings.slack_signing_secret) or settings.slack_app_token is None,
         "listener_executor": ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
         "process_before_response": False,
     }
-    if settings.multi_workspace:
-        installations = installation_store(settings, engine, vault)
+    if installations is not None:
         app = App(
             client=WebClient(base_url=settings.slack_api_url),
             installation_store=installations,
@@ -79,13 +81,13 @@ def installation_store(settings: Settings, engine: Engine, vault: TokenVault) ->
     return SealedInstallationStore(client_id=settings.slack_client_id or "", engine=engine, vault=vault)
 
 
-def client_for_team_factory(settings: Settings, engine: Engine, vault: TokenVault) -> Any:
+def client_for_team_factory(settings: Settings, installations: SQLAlchemyInstallationStore | None) -> ClientForTeam:
     """How background work (alerts, posting progress) gets a Slack client for a workspace. Bolt rotates bot tokens
     only while handling a request from Slack, so work started by the scheduler rotates them itself."""
-    if not settings.multi_workspace:
+    if installations is None:
         single = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         return lambda team_id: single
-    store = installation_store(settings, engine, vault)
+    store = installations
     rotator = TokenRotator(
         client_id=settings.slack_client_id or "",
         client_secret=settings.slack_client_secret or "",

@@ -24,7 +24,7 @@ from deferredrev.qbo.errors import AccessDeniedError, InvalidGrantError, OAuthCa
 from deferredrev.qbo.models import TokenSet
 from deferredrev.qbo.oauth import IntuitOAuth, parse_callback
 from deferredrev.services.ports import ConnectedNotice, Notifier
-from deferredrev.services.qbo_access import QboGateway, to_new_tokens
+from deferredrev.services.qbo_access import NotConnectedError, QboGateway, to_new_tokens
 from deferredrev.services.tickets import TicketError, TicketSigner
 from deferredrev.settings import Plan
 from deferredrev.storage.db import SessionFactory
@@ -309,8 +309,6 @@ class ConnectionService:
         return gone
 
     def _connection_is_dead(self, team_id: str, realm_id: str) -> bool:
-        from deferredrev.services.qbo_access import NotConnectedError
-
         try:
             self._gateway.client_for(team_id, realm_id).company_info()
         except NotConnectedError:

@@ -105,7 +105,6 @@ class TokenRefresher:
         self.lease = LEASE
         self._locks: dict[str, threading.RLock] = {}
         self._locks_guard = threading.Lock()
-        self.refresh_calls = 0
 
     def current(self, team_id: str) -> StoredTokens:
         with self._sessions() as session:
@@ -131,7 +130,6 @@ class TokenRefresher:
                 self._release_lease(team_id)
 
     def _refresh_holding_lease(self, team_id: str, seen: StoredTokens) -> RefreshOutcome:
-        self.refresh_calls += 1
         try:
             fresh = self._oauth.refresh(seen.refresh_token)
         except InvalidGrantError as error:

@@ -13,8 +13,7 @@ from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import scheduled_amount
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv, load_contracts
-from deferredrev.services.posting import BATCH_CALLS_PER_MINUTE, Pacer
-from deferredrev.storage.models import JournalEntry
+from deferredrev.storage.models import JournalEntry, Preview
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, CONTRACTS, MEMBER, TEAM, Stack
 
 PERIOD = "2026-10"
@@ -204,10 +203,13 @@ def test_closed_after_approval_ends_failed_with_retry(ready: Stack) -> None:
     from datetime import date
 
     ts = preview(stack)
-    stack.server.app.posting.batch_pacer = Pacer(BATCH_CALLS_PER_MINUTE, time_scale=60)
-    stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # closed between preview and posting
-    stack.server.app.previews._check_quickbooks = lambda *args: None  # type: ignore[method-assign]
-    click_post(stack, ts)
+    with stack.server.runtime.sessions() as session:
+        preview_id = session.scalars(select(Preview.id)).one()  # the only preview of this test
+    stack.slack.wait_for(lambda: stack.server.app.previews.state(preview_id)["ts"], message="the message recorded")
+    approved = stack.server.app.previews.approve(preview_id, APPROVER, is_admin=False)  # queued, not yet posted
+    assert approved.entries == 5
+    stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # the books close before the worker posts
+    stack.server.app.posting.run()
     text = wait_posted(stack, ts, contains="failed")
     assert "closed" in text and "Retry failed entries" in text
     assert qbo_entries(stack) == []
