@@ -25,6 +25,7 @@ from deferredrev.services.mappings import ChartCache, MappingService
 from deferredrev.services.posting import PostingWorker
 from deferredrev.services.previews import PreviewService
 from deferredrev.services.qbo_access import QboGateway, TokenRefresher
+from deferredrev.services.status import StatusReader
 from deferredrev.services.tickets import TicketSigner
 from deferredrev.services.workspaces import WorkspaceService
 from deferredrev.settings import Settings
@@ -129,6 +130,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         workspaces=workspaces,
         connections=connections,
         mappings=mappings,
+        status=StatusReader(engine=runtime.engine, workspaces=workspaces),
         admins=AdminChecker(settings.admins),
         sessions=runtime.sessions,
         public_url=settings.public_url,

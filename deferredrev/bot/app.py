@@ -1,5 +1,5 @@
 """Builds the Bolt app: one workspace (bot token), many (OAuth install with slack_sdk's SQLAlchemy stores), or
-Socket Mode. Listeners get their dependencies from Bolt's context; one error handler answers every failure."""
+Socket Mode. Listeners get their dependencies injected by name (``deps``); one error handler answers every failure."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
 
 from deferredrev.bot.blocks import messages
-from deferredrev.bot.deps import BotDeps, deps_middleware
+from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import register_listeners
 from deferredrev.bot.listeners.replies import user_id_of
 from deferredrev.bot.notifier import ClientForTeam
@@ -65,8 +65,7 @@ def build_bolt_app(
         )
     else:
         app = App(client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), **common)
-    app.use(deps_middleware(deps))
-    register_listeners(app, handle_error)
+    register_listeners(app, handle_error, deps)
     app.error(handle_error)
     return app
 

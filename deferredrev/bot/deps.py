@@ -1,16 +1,16 @@
-"""What listeners need, handed to them through Bolt's context (a middleware puts ``deps`` there)."""
+"""What listeners need: a listener that takes a ``deps`` argument gets this (see ``listeners/guard.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from deferredrev.bot.admins import AdminChecker
 from deferredrev.clock import Clock, SystemClock
 from deferredrev.services.connections import ConnectionService
 from deferredrev.services.mappings import MappingService
 from deferredrev.services.previews import PreviewService
+from deferredrev.services.status import StatusReader
 from deferredrev.services.workspaces import WorkspaceService
 from deferredrev.storage.db import SessionFactory
 
@@ -20,6 +20,7 @@ class BotDeps:
     workspaces: WorkspaceService
     connections: ConnectionService
     mappings: MappingService
+    status: StatusReader
     admins: AdminChecker
     sessions: SessionFactory
     public_url: str
@@ -37,11 +38,3 @@ class BotDeps:
 
     def connect_url(self, ticket: str) -> str:
         return f"{self.public_url}/qbo/connect?t={ticket}"
-
-
-def deps_middleware(deps: BotDeps) -> Callable[..., Any]:
-    def put_deps(context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's parameter name
-        context["deps"] = deps
-        return next()
-
-    return put_deps

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import SimpleNamespace
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -90,6 +91,21 @@ class ConnectionStatusView:
     reason: str | None
     refresh_expires_at: datetime | None
     hard_expires_at: datetime | None
+
+
+def status_view(connection: QboConnection | SimpleNamespace | None) -> ConnectionStatusView:
+    """The connection as people see it, from the model or from the same attributes read without it."""
+    if connection is None:
+        return ConnectionStatusView("not_connected", None, None, None, None, None, None)
+    return ConnectionStatusView(
+        status=connection.status,
+        company_name=connection.company_name,
+        realm_id=connection.realm_id,
+        since=connection.connected_at if connection.status == "connected" else connection.updated_at,
+        reason=connection.status_reason,
+        refresh_expires_at=connection.refresh_expires_at,
+        hard_expires_at=connection.hard_expires_at,
+    )
 
 
 def _sha256(value: str) -> str:
@@ -245,18 +261,7 @@ class ConnectionService:
 
     def status(self, team_id: str) -> ConnectionStatusView:
         with self._sessions() as session:
-            connection = connection_for(session, team_id)
-        if connection is None:
-            return ConnectionStatusView("not_connected", None, None, None, None, None, None)
-        return ConnectionStatusView(
-            status=connection.status,
-            company_name=connection.company_name,
-            realm_id=connection.realm_id,
-            since=connection.connected_at if connection.status == "connected" else connection.updated_at,
-            reason=connection.status_reason,
-            refresh_expires_at=connection.refresh_expires_at,
-            hard_expires_at=connection.hard_expires_at,
-        )
+            return status_view(connection_for(session, team_id))
 
     def disconnect(self, team_id: str, *, user_id: str | None, channel_id: str | None, notify: bool = True) -> str | None:
         """Forget the tokens and revoke them at Intuit; keep everything else. Returns the company name, or None."""

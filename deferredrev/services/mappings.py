@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import SimpleNamespace
 
 from deferredrev.clock import Clock
 from deferredrev.qbo.models import Account
@@ -64,6 +65,21 @@ class Mapping:
     revenue_name: str
     updated_by: str | None
     updated_at: datetime
+
+
+def mapping_view(row: AccountMapping | SimpleNamespace | None) -> Mapping | None:
+    """The mapping from the model or from the same attributes read without it."""
+    if row is None:
+        return None
+    return Mapping(
+        realm_id=row.realm_id,
+        deferred_revenue_id=row.deferred_revenue_account_id,
+        deferred_revenue_name=row.deferred_revenue_account_name,
+        revenue_id=row.revenue_account_id,
+        revenue_name=row.revenue_account_name,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+    )
 
 
 class MappingError(Exception):
@@ -135,18 +151,7 @@ class MappingService:
 
     def current(self, team_id: str) -> Mapping | None:
         with self._sessions() as session:
-            row = session.get(AccountMapping, team_id)
-        if row is None:
-            return None
-        return Mapping(
-            realm_id=row.realm_id,
-            deferred_revenue_id=row.deferred_revenue_account_id,
-            deferred_revenue_name=row.deferred_revenue_account_name,
-            revenue_id=row.revenue_account_id,
-            revenue_name=row.revenue_account_name,
-            updated_by=row.updated_by,
-            updated_at=row.updated_at,
-        )
+            return mapping_view(session.get(AccountMapping, team_id))
 
     def chart(self, team_id: str, *, fresh: bool = False) -> list[Account]:
         realm_id = self._connected_realm(team_id)

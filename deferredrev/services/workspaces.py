@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 
 from deferredrev.clock import Clock
 from deferredrev.settings import Plan
@@ -30,6 +31,19 @@ class WorkspaceSettings:
     cutover_date: date | None
 
 
+def settings_view(row: Workspace | SimpleNamespace) -> WorkspaceSettings:
+    """The settings from the model or from the same attributes read without it."""
+    return WorkspaceSettings(
+        team_id=row.team_id,
+        plan=Plan(row.plan),
+        approvers=tuple(row.approvers or ()),
+        four_eyes=row.four_eyes,
+        alert_channel=row.alert_channel,
+        posting_mode=row.posting_mode,
+        cutover_date=row.cutover_date,
+    )
+
+
 class SettingsValidationError(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -49,15 +63,7 @@ class WorkspaceService:
         if row is None:
             with self._sessions.begin() as session:
                 row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=self._clock.now())
-        return WorkspaceSettings(
-            team_id=row.team_id,
-            plan=Plan(row.plan),
-            approvers=tuple(row.approvers or ()),
-            four_eyes=row.four_eyes,
-            alert_channel=row.alert_channel,
-            posting_mode=row.posting_mode,
-            cutover_date=row.cutover_date,
-        )
+        return settings_view(row)
 
     def update(
         self,

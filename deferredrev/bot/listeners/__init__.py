@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import actions, commands, contracts, events, options, previews, views
 from deferredrev.bot.listeners.guard import ErrorHandler, GuardedApp
 
 
-def register_listeners(app: App, on_error: ErrorHandler) -> None:
-    guarded = GuardedApp(app, on_error)
+def register_listeners(app: App, on_error: ErrorHandler, deps: BotDeps) -> None:
+    guarded = GuardedApp(app, on_error, deps)
     for kind in (commands, actions, views, options, events, previews, contracts):
         kind.register(guarded)

@@ -45,9 +45,8 @@ def connect_message(deps: BotDeps, client: WebClient, team_id: str, user_id: str
 
 
 def status_message(deps: BotDeps, team_id: str) -> Message:
-    return messages.status_message(
-        deps.connections.status(team_id), deps.mappings.current(team_id), deps.workspaces.settings(team_id)
-    )
+    status = deps.status.read(team_id)
+    return messages.status_message(status.connection, status.mapping, status.settings)
 
 
 def open_mappings(deps: BotDeps, client: WebClient, *, trigger_id: str, team_id: str, user_id: str) -> Message | None:
@@ -99,10 +98,11 @@ def publish_home(deps: BotDeps, client: WebClient, team_id: str, user_id: str) -
     with deps.sessions() as session:
         events = audit_trail(session, team_id, limit=40)
     activity = [ActivityLine(e.created_at, ACTIVITY_WORDS[e.action]) for e in events if e.action in ACTIVITY_WORDS]
+    status = deps.status.read(team_id)
     view = home_view(
-        deps.connections.status(team_id),
-        deps.mappings.current(team_id),
-        deps.workspaces.settings(team_id),
+        status.connection,
+        status.mapping,
+        status.settings,
         is_admin=deps.admins.is_admin(client, team_id, user_id),
         activity=activity,
     )
