@@ -1,8 +1,11 @@
 """The floor for the ack and memory benchmarks: a bare Bolt app that only acks, served the way the service is.
 
-Same Bolt settings as ``deferredrev.bot.app.build_bolt_app`` in one-workspace mode (a ``WebClient`` with the bot
-token pointed at ``SLACK_API_URL``, 16 listener threads, ``process_before_response=False``), the same Flask adapter
-and the same waitress ``create_server`` settings, but none of our listeners, middleware, replay guard or database.
+The same Flask adapter, waitress ``create_server`` settings and listener pool size (32) as the service, a
+``WebClient`` with the bot token pointed at ``SLACK_API_URL``, but none of our listeners, middleware, replay guard or
+database. Listeners run the way Bolt runs them by default over HTTP (``process_before_response=False``: each on the
+pool, the request thread polling for the ack every 10 ms); the service instead acks inline in the request thread
+(``process_before_response=True``, see ``deferredrev/bot/listeners/guard.py``), which is most of why its acks are
+faster than the floor's at a steady rate.
 
     python -m bench._floor_app --port 8080 --threads 16   # reads SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL
 
@@ -31,7 +34,7 @@ FIXED_OPTIONS = [
     {"text": {"type": "plain_text", "text": f"Account {n:03d} · Other Current Liability"}, "value": str(n)}
     for n in range(100)
 ]
-LISTENER_THREADS = 16  # as deferredrev.bot.app.LISTENER_THREADS
+LISTENER_THREADS = 32  # as deferredrev.bot.app.LISTENER_THREADS
 
 
 def build_floor_app(signing_secret: str, bot_token: str, api_url: str) -> Flask:

@@ -176,8 +176,9 @@ class Stack:
 
     def connect(self, realm: str = US_REALM) -> None:
         """Connect QuickBooks as the admin would: the connect link, the sandbox consent, our callback."""
+        seen = len(self.slack.ephemerals(CHANNEL, ADMIN))
         self.command("connect")
-        message = self.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="QuickBooks")
+        message = self.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="QuickBooks", after=seen)
         link = next(e["url"] for b in message.blocks or [] for e in b.get("elements", []) if e.get("url"))
         self.intuit.auto_consent = AutoConsent(realm_id=realm, decision="allow")
         start = self.browser.get(link)

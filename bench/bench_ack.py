@@ -1,16 +1,16 @@
 """Benchmark: how fast Slack gets its ack, for our service and for a bare Bolt app served the same way (the floor).
 
-    python -m bench.bench_ack [--requests 1000] [--concurrency 50] [--warmup 200]
+    python -m bench.bench_ack [--requests 1000] [--concurrency 50] [--warmup 200] [--rate 100] [--burst-gap 0.25]
 
-Our service runs in this process as the end-to-end tests run it (``start_in_background`` against the sandbox
-Intuit and Slack, SQLite in a temp dir, QuickBooks connected through the sandbox to the 2,000-account company, the
-mappings modal open so its chart is cached). The floor (``bench/_floor_app.py``) is Bolt with listeners that only
-``ack()`` (options: 100 fixed options), behind the same Flask adapter and waitress settings. Both get
-``deferredrev.server.HTTP_THREADS`` waitress threads, as ``deferredrev serve`` does.
+Our service is ``deferredrev serve`` in a process of its own (``bench/_stack.py``: against the sandbox Intuit and
+Slack, SQLite in a temp dir, QuickBooks connected through the sandbox to the 2,000-account company, the mappings
+modal open so its chart is cached). The floor (``bench/_floor_app.py``) is Bolt with listeners that only ``ack()``
+(options: 100 fixed options), run the way Bolt runs them by default, behind the same Flask adapter, waitress
+settings and listener pool size. Both get ``deferredrev.server.HTTP_THREADS`` waitress threads.
 
 Each kind of request is sent by a separate load process (so the clients don't share a GIL with the servers):
 ``--concurrency`` threads, each with its own keep-alive connection, send pre-built, signed and unique requests
-(fresh trigger_id and response_url each, as Slack would) and time each from send to the full response. Kinds:
+(fresh trigger_id and response_url each, as Slack would). Kinds:
 
 * slash    ``/deferredrev status``: reads the database and answers in the ack itself (no second request to Slack)
 * button   ``disconnect_cancel``: acks, then answers through response_url (replace_original)
@@ -18,8 +18,12 @@ Each kind of request is sent by a separate load process (so the clients don't sh
 * options  ``deferred_revenue_select`` type-ahead: the ack *is* the answer (filtered from the cached chart of
   2,000+ accounts, one database read for the connection); the floor acks 100 fixed options
 
-Floor and ours alternate kind by kind. After each of our phases the bench waits until every response_url answer has
-reached the sandbox ("drain": seconds after the last ack), so one phase's background work doesn't leak into the next.
+Loads (:class:`Load`): *saturated*, each client sends again as soon as it has its answer, so 50 requests are
+always in flight and latency is about clients / throughput (a capacity comparison); *burst*, the 50 clients send
+at the same instant every ``--burst-gap`` seconds (50 signed requests at once, then quiet, as when a channel acts
+on the same message); *paced*, requests due at ``--rate`` per second. Floor and ours alternate kind by kind. After
+each of our phases the bench waits until every response_url answer has reached the sandbox ("drain": seconds
+after the last ack), so one phase's background work doesn't leak into the next.
 Target: our p99 within 1.5x of the floor and far under Slack's 3 s.
 """
 
@@ -71,8 +75,37 @@ TARGET_RATIO = 1.5
 SLACK_ACK_LIMIT_S = 3.0
 FAR_UNDER_SLACK_MS = 300.0  # a tenth of Slack's limit
 DEFAULT_RATE = 100.0  # requests/s for the paced load
+BURST_GAP_S = 0.25  # between bursts of ``concurrency`` requests sent at once
 DRAIN_PAUSE_S = 1.0  # between warm-up and measurement, for the warm-up's answers through response_url
 SERVERS = ("floor", "ours")  # measured in this order for each kind and load
+
+
+@dataclass(frozen=True)
+class Load:
+    """How the measured requests are sent. ``saturated``: each client sends again as soon as it has its answer
+    (closed loop). ``burst``: all clients send at the same instant, every ``gap`` seconds. ``paced``: requests are
+    due at ``rate`` per second. Burst and paced requests are timed from when they were due."""
+
+    name: str
+    rate: float | None = None
+    gap: float | None = None
+
+    @property
+    def label(self) -> str:
+        if self.rate:
+            return f"paced {self.rate:.0f}/s"
+        return f"burst every {self.gap:.2f}s" if self.gap else self.name
+
+    def due(self, started: float, index: int, concurrency: int) -> float | None:
+        """When request ``index`` is due (None: now, closed loop)."""
+        if self.rate:
+            return started + index / self.rate
+        if self.gap:
+            return started + (index // concurrency) * self.gap
+        return None
+
+
+SATURATED = Load("saturated")
 
 
 @dataclass
@@ -157,15 +190,11 @@ def wait_for_answers(slack: SlackSandbox, bodies: list[str], timeout: float = 12
 # ---- the load process -----------------------------------------------------------------------------------------------
 
 
-def load(url: str, warmup: list[str], bodies: list[str], concurrency: int, secret: str, rate: float | None = None) -> Result:
+def load(url: str, warmup: list[str], bodies: list[str], concurrency: int, secret: str, how: Load = SATURATED) -> Result:
     """Send ``warmup`` then, after a pause for the server's background work to drain, ``bodies`` (all signed now),
     from ``concurrency`` threads with a keep-alive connection each (kept from warm-up to measurement); time each
-    measured request.
-
-    Without ``rate`` every client sends its next request as soon as it has the last answer (closed loop: the server
-    is saturated and latency is about concurrency / throughput). With ``rate`` requests are due at a fixed pace
-    (open loop, as Slack sends) and each is timed from when it was due, so waiting for a free client counts too.
-    The warm-up is always closed loop.
+    measured request as ``how`` says (see :class:`Load`): from when it was sent in a closed loop, else from when it
+    was due, so waiting for a free client counts too. The warm-up is always closed loop.
     """
     from slack_sdk.signature import SignatureVerifier
 
@@ -182,7 +211,7 @@ def load(url: str, warmup: list[str], bodies: list[str], concurrency: int, secre
         return body.encode(), headers
 
     phases = [[signed(body) for body in warmup], [signed(body) for body in bodies]]
-    rates = [None, rate]
+    schedules = [SATURATED, how]
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
     latencies = [0.0] * len(bodies)
@@ -197,11 +226,13 @@ def load(url: str, warmup: list[str], bodies: list[str], concurrency: int, secre
         try:
             for phase, requests in enumerate(phases):
                 gate.wait()
-                pace = rates[phase]
+                schedule = schedules[phase]
                 while (index := next(counters[phase])) < len(requests):
                     body, headers = requests[index]
-                    due = time.perf_counter() if pace is None else started[phase] + index / pace
-                    if pace is not None and (pause := due - time.perf_counter()) > 0:
+                    due = schedule.due(started[phase], index, concurrency)
+                    if due is None:
+                        due = time.perf_counter()
+                    elif (pause := due - time.perf_counter()) > 0:
                         time.sleep(pause)
                     try:
                         connection.request("POST", parts.path, body=body, headers=headers)
@@ -232,9 +263,10 @@ def load(url: str, warmup: list[str], bodies: list[str], concurrency: int, secre
     return {"latencies": latencies, "statuses": statuses, "sizes": sizes, "wall": wall}
 
 
-def run_load(url: str, warmup: list[str], bodies: list[str], concurrency: int, rate: float | None) -> Result:
+def run_load(url: str, warmup: list[str], bodies: list[str], concurrency: int, how: Load) -> Result:
     """The warm-up, then the measured requests, from one fresh load process."""
-    job = json.dumps({"url": url, "warmup": warmup, "bodies": bodies, "concurrency": concurrency, "rate": rate})
+    schedule = {"name": how.name, "rate": how.rate, "gap": how.gap}
+    job = json.dumps({"url": url, "warmup": warmup, "bodies": bodies, "concurrency": concurrency, "load": schedule})
     completed = subprocess.run(
         [sys.executable, "-m", "bench.bench_ack", "--load"], input=job, capture_output=True, text=True, check=False
     )
@@ -244,8 +276,8 @@ def run_load(url: str, warmup: list[str], bodies: list[str], concurrency: int, r
     return result
 
 
-def measure(url: str, warmup: list[str], bodies: list[str], concurrency: int, rate: float | None = None) -> Result:
-    sent = run_load(url, warmup, bodies, concurrency, rate)
+def measure(url: str, warmup: list[str], bodies: list[str], concurrency: int, how: Load = SATURATED) -> Result:
+    sent = run_load(url, warmup, bodies, concurrency, how)
     latencies = sent["latencies"]
     return {
         "requests": len(bodies),
@@ -268,9 +300,13 @@ def run(
     warmup: int = 200,
     rate: float | None = DEFAULT_RATE,
     kinds: tuple[str, ...] = KINDS,
+    burst_gap: float | None = BURST_GAP_S,
 ) -> list[Result]:
-    """One row per kind and load ("saturated", and "paced" at ``rate`` unless None): ours, the floor, the ratios."""
-    loads: list[tuple[str, float | None]] = [("saturated", None)] + ([("paced", rate)] if rate else [])
+    """One row per kind and load (saturated; bursts every ``burst_gap`` s and paced at ``rate``/s unless None):
+    ours, the floor, the ratios."""
+    loads = [SATURATED]
+    loads += [Load("burst", gap=burst_gap)] if burst_gap else []
+    loads += [Load("paced", rate=rate)] if rate else []
     results = []
     slack, _ = slack_sandbox()
     try:
@@ -282,12 +318,12 @@ def run(
             with running_floor(Path(tmp), slack) as floor:
                 urls = {"ours": stack.server.events_url, "floor": floor.events_url}
                 for kind in kinds:
-                    for number, (load_name, load_rate) in enumerate(loads):
+                    for number, how in enumerate(loads):
                         row: Result = {
                             "kind": kind,
                             "label": LABELS[kind],
-                            "load": load_name,
-                            "rate": load_rate,
+                            "load": how.name,
+                            "load_label": how.label,
                             "concurrency": concurrency,
                             "threads": HTTP_THREADS,
                         }
@@ -295,7 +331,7 @@ def run(
                             sent = bodies[(server, kind)]
                             warm = sent[:warmup] if number == 0 else []  # warm-up only before the first load
                             done = warmup + requests * (number + 1)
-                            row[server] = measure(urls[server], warm, sent[done - requests : done], concurrency, load_rate)
+                            row[server] = measure(urls[server], warm, sent[done - requests : done], concurrency, how)
                         answered_later = kind in ANSWERED_LATER
                         row["ours"]["drain_s"] = (
                             wait_for_answers(slack, bodies[("ours", kind)][:done]) if answered_later else 0.0
@@ -318,14 +354,13 @@ def print_table(results: list[Result]) -> None:
     )
     print(f"both servers in their own process with waitress threads={first['threads']}")
     print(
-        f"{'kind':<32} {'load':<14} {'ours p50':>8} {'ours p99':>8} {'floor p50':>9} {'floor p99':>9} {'ratio p99':>9} "
+        f"{'kind':<32} {'load':<18} {'ours p50':>8} {'ours p99':>8} {'floor p50':>9} {'floor p99':>9} {'ratio p99':>9} "
         f"{'ours rps':>8} {'floor rps':>9} {'ours max':>8} {'fail':>4} {'drain s':>7}"
     )
     for r in results:
         ours, floor = r["ours"], r["floor"]
-        load_name = f"paced {r['rate']:.0f}/s" if r["rate"] else r["load"]
         print(
-            f"{r['label']:<32} {load_name:<14} {ours['p50_ms']:>8.1f} {ours['p99_ms']:>8.1f} {floor['p50_ms']:>9.1f} "
+            f"{r['label']:<32} {r['load_label']:<18} {ours['p50_ms']:>8.1f} {ours['p99_ms']:>8.1f} {floor['p50_ms']:>9.1f} "
             f"{floor['p99_ms']:>9.1f} {r['ratio_p99']:>8.2f}x {ours['rps']:>8.0f} {floor['rps']:>9.0f} "
             f"{ours['max_ms']:>8.1f} {ours['failures'] + floor['failures']:>4} {ours['drain_s']:>7.2f}"
         )
@@ -339,9 +374,11 @@ def print_table(results: list[Result]) -> None:
             f"(a tenth of Slack's {SLACK_ACK_LIMIT_S:.0f} s): {'met' if met else 'MISSED'} "
             f"(worst {worst['ratio_p99']:.2f}x on {worst['kind']}, slowest ours p99 {slowest:.0f} ms)"
         )
-    print("saturated = each client sends again as soon as answered (latency ~ clients / throughput);")
-    print("paced = requests due at a fixed rate, as Slack sends them; drain = s after the last ack until every")
-    print("response_url answer had reached the sandbox Slack")
+    print("saturated = each client sends again as soon as answered: latency ~ clients / throughput, so this row")
+    print("  compares capacity (rps) more than speed; burst = all clients send at the same instant, i.e. 50")
+    print("  signed requests at once, every few hundred ms; paced = requests due at a fixed rate; burst and paced")
+    print("  requests are timed from when they were due; drain = s after the last ack until every response_url")
+    print("  answer had reached the sandbox Slack")
 
 
 def quiet_waitress() -> None:
@@ -354,17 +391,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per kind, load and server")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent clients")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per kind and server first")
-    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="paced load in requests/s (0: saturated only)")
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="paced load in requests/s (0: none)")
+    parser.add_argument("--burst-gap", type=float, default=BURST_GAP_S, help="s between bursts (0: no bursts)")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load:
         job = json.load(sys.stdin)
-        result = load(job["url"], job["warmup"], job["bodies"], job["concurrency"], SIGNING_SECRET, job["rate"])
+        how = Load(**job["load"])
+        result = load(job["url"], job["warmup"], job["bodies"], job["concurrency"], SIGNING_SECRET, how)
         json.dump(result, sys.stdout)
         return
-    results = run(args.requests, args.concurrency, args.warmup, args.rate or None, tuple(args.kinds.split(",")))
+    kinds = tuple(args.kinds.split(","))
+    results = run(args.requests, args.concurrency, args.warmup, args.rate or None, kinds, args.burst_gap or None)
     print_table(results)
     if args.json:
         print(json.dumps(results, indent=2))

@@ -33,17 +33,18 @@ logger = logging.getLogger(__name__)
 
 BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "files:read", "files:write"]
 TOKEN_ROTATION_MINUTES = 120  # Bolt's default: refresh a rotating bot token when it has less than 2 hours left
-LISTENER_THREADS = 32  # listeners wait on Slack, QBO and the database after acking; acks must never queue behind them
+LISTENER_THREADS = 32  # work after the ack waits on Slack, QBO and the database; it never holds up an ack
 
 
 def build_bolt_app(
     settings: Settings, deps: BotDeps, engine: Engine, installations: SQLAlchemyInstallationStore | None
 ) -> App:
+    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret or "",
         "request_verification_enabled": bool(settings.slack_signing_secret) or settings.slack_app_token is None,
-        "listener_executor": ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
-        "process_before_response": False,
+        "listener_executor": executor,
+        "process_before_response": True,  # listeners ack inline; slow work goes to the executor (listeners/guard.py)
     }
     if installations is not None:
         app = App(
@@ -65,7 +66,7 @@ def build_bolt_app(
         )
     else:
         app = App(client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), **common)
-    register_listeners(app, handle_error, deps)
+    register_listeners(app, handle_error, deps, executor)
     app.error(handle_error)
     return app
 

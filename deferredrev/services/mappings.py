@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -91,11 +92,27 @@ class MappingError(Exception):
 
 
 class ChartCache:
+    """Charts of accounts by realm, for ``ttl``. Loads are single-flight per realm: the preload when the mappings
+    modal opens and the first keystroke's type-ahead wait for one another instead of both reading QuickBooks."""
+
     def __init__(self, clock: Clock, ttl: timedelta = CHART_TTL) -> None:
         self._clock = clock
         self._ttl = ttl
         self._charts: dict[str, tuple[datetime, list[Account]]] = {}
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+
+    def load(self, realm_id: str, loader: Callable[[], list[Account]], *, fresh: bool = False) -> list[Account]:
+        """The cached chart, or the one ``loader`` reads (once, however many ask at the same time)."""
+        with self._lock:
+            loading = self._loading.setdefault(realm_id, threading.Lock())
+        with loading:
+            cached = None if fresh else self.get(realm_id)
+            if cached is not None:
+                return cached
+            accounts = loader()
+            self.put(realm_id, accounts)
+            return accounts
 
     def get(self, realm_id: str) -> list[Account] | None:
         with self._lock:
@@ -155,14 +172,12 @@ class MappingService:
 
     def chart(self, team_id: str, *, fresh: bool = False) -> list[Account]:
         realm_id = self._connected_realm(team_id)
-        if not fresh:
-            cached = self._cache.get(realm_id)
-            if cached is not None:
-                return cached
         types = [*DEFERRED_REVENUE_TYPES, *REVENUE_TYPES]
-        accounts = by_name(list(self._gateway.client_for(team_id, realm_id).accounts(types=types)))
-        self._cache.put(realm_id, accounts)
-        return accounts
+
+        def read_chart() -> list[Account]:
+            return by_name(list(self._gateway.client_for(team_id, realm_id).accounts(types=types)))
+
+        return self._cache.load(realm_id, read_chart, fresh=fresh)
 
     def options(self, team_id: str, role: Role, typed: str) -> list[AccountOption]:
         """Type-ahead: one request per keystroke, answered from memory (the realm is re-read every few seconds)."""

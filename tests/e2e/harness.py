@@ -59,8 +59,9 @@ class Stack:
         return _text_of(message)
 
     def connect_link(self, user: str = ADMIN, *, reconnect: bool = False) -> str:
+        seen = len(self.slack.ephemerals(CHANNEL, user))
         self.command("reconnect" if reconnect else "connect", user=user)
-        message = self.slack.wait_for_ephemeral(CHANNEL, user, contains="QuickBooks")
+        message = self.slack.wait_for_ephemeral(CHANNEL, user, contains="QuickBooks", after=seen)
         for block in _blocks_of(message):
             for element in block.get("elements", []):
                 if element.get("url"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 from slack_bolt import App
 
 from deferredrev.bot.deps import BotDeps
@@ -9,7 +11,7 @@ from deferredrev.bot.listeners import actions, commands, contracts, events, opti
 from deferredrev.bot.listeners.guard import ErrorHandler, GuardedApp
 
 
-def register_listeners(app: App, on_error: ErrorHandler, deps: BotDeps) -> None:
-    guarded = GuardedApp(app, on_error, deps)
+def register_listeners(app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor) -> None:
+    guarded = GuardedApp(app, on_error, deps, executor)
     for kind in (commands, actions, views, options, events, previews, contracts):
         kind.register(guarded)

@@ -1,4 +1,5 @@
-"""`/deferredrev <subcommand>`: ack at once, then answer ephemerally (or open a modal with the trigger)."""
+"""`/deferredrev <subcommand>`: status and help answer in the ack itself; the others ack at once, then answer
+ephemerally through response_url (or open a modal with the trigger)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import contracts, flows, previews
-from deferredrev.bot.listeners.guard import GuardedApp
+from deferredrev.bot.listeners.guard import GuardedApp, Later
 
 Subcommand = Callable[[BotDeps, WebClient, dict[str, Any], str], Message | None]
 
@@ -22,7 +23,9 @@ def register(app: GuardedApp) -> None:
     app.command(ids.COMMAND)(handle_command)
 
 
-def handle_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
+def handle_command(
+    ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, later: Later
+) -> None:
     name, _, rest = (command.get("text") or "").strip().partition(" ")
     quick = QUICK_ANSWERS.get(name.lower())
     handler = SUBCOMMANDS.get(name.lower())
@@ -31,8 +34,14 @@ def handle_command(ack: Ack, command: dict[str, Any], client: WebClient, respond
         text, blocks = quick(deps, command) if quick is not None else _help(name)
         ack(text=text, blocks=blocks)
         return
-    ack()
-    answer = handler(deps, client, command, rest.strip())
+    ack()  # the rest talk to Slack or QuickBooks: after the ack, so Slack's 3 seconds never depend on them
+    later(_run_subcommand, handler, deps, client, command, rest.strip(), respond)
+
+
+def _run_subcommand(
+    handler: Subcommand, deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str, respond: Respond
+) -> None:
+    answer = handler(deps, client, command, rest)
     if answer is not None:
         text, blocks = answer
         respond(text=text, blocks=blocks, response_type="ephemeral")

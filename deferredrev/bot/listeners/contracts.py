@@ -22,7 +22,7 @@ from deferredrev.bot.blocks import contracts as blocks
 from deferredrev.bot.blocks import messages, modals
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.listeners.guard import GuardedApp
+from deferredrev.bot.listeners.guard import GuardedApp, Later
 from deferredrev.bot.listeners.replies import channel_id_of, metadata_of, reply, team_id_of, user_id_of
 from deferredrev.revrec.csv_contracts import LineError
 from deferredrev.services.contract_stats import contract_stats
@@ -51,7 +51,7 @@ class UploadedFile:
 
 
 def register(app: GuardedApp) -> None:
-    app.action(ids.OPEN_IMPORT)(open_import_clicked)
+    app.action(ids.OPEN_IMPORT, after_ack=True)(open_import_clicked)
     app.view(ids.IMPORT_VIEW)(import_submitted)
 
 
@@ -86,8 +86,7 @@ def open_import(
     return None
 
 
-def open_import_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    ack()
+def open_import_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
     refusal = open_import(
         deps,
         client,
@@ -103,7 +102,9 @@ def open_import_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respo
 # ---- the import modal ------------------------------------------------------------------------------------------------
 
 
-def import_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps) -> None:
+def import_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
+) -> None:
     team_id, user_id = team_id_of(body), user_id_of(body)
     if not deps.admins.is_admin(client, team_id, user_id):
         _field_error(ack, f"Only {blocks.WHO_CAN_IMPORT}")
@@ -120,10 +121,10 @@ def import_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
         return
     except ContractImportError as error:
         _field_error(ack, blocks.import_field_error(error.errors))
-        _send_all_errors(client, user_id, metadata_of(view).get("channel_id"), error.errors, upload.name)
+        later(_send_all_errors, client, user_id, metadata_of(view).get("channel_id"), error.errors, upload.name)
         return
     ack()
-    _tell(client, user_id, metadata_of(view).get("channel_id"), blocks.import_done_message(result, upload.name))
+    later(_tell, client, user_id, metadata_of(view).get("channel_id"), blocks.import_done_message(result, upload.name))
 
 
 def _field_error(ack: Ack, message: str) -> None:

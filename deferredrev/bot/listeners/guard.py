@@ -1,13 +1,16 @@
-"""Every listener is registered through :class:`GuardedApp`, which does two things for it.
+"""Every listener is registered through :class:`GuardedApp`, which gives it three things.
 
-* Failures go to the one error handler without racing Bolt's ack. Bolt (1.30) runs listeners on a thread and
-  returns the HTTP response once ``ack()`` is seen; when a listener raises within Bolt's 10 ms polling window
-  *after* acking, Bolt resets the recorded ack and answers Slack 404 ("unhandled request"), so the user would see
-  a Slack error on top of ours. The wrapper hands the exception to ``on_error`` (the function also registered
-  with ``@app.error``) instead of back into Bolt.
-* Listeners that take a ``deps`` argument get :class:`~deferredrev.bot.deps.BotDeps`. Bolt injects the other
-  arguments by name, once: the wrapper declares the listener's own parameters (plus the ``context`` and ``body``
-  the error path needs), so there is no middleware and no second round of argument building per request.
+* **Acks at once.** Bolt runs with ``process_before_response=True``: a listener runs in the request's own thread and
+  Slack gets the HTTP response as soon as it returns (Bolt's default instead hands each listener to a thread pool
+  and polls for the ack every 10 ms, which costs every request 10 ms and a thread hand-off). So a listener only
+  does, before returning, what belongs in the acknowledgement: an answer built from our database, options,
+  modal validation. Everything that talks to Slack or QuickBooks goes to ``later``, or the listener is registered
+  with ``after_ack=True`` and runs entirely after the ack.
+* **Failures to one place.** An exception, before or after the ack, goes to ``on_error`` (the function also
+  registered with ``@app.error``); before the ack, Slack gets an empty ack rather than waiting out its 3 seconds.
+* **Dependencies.** Listeners that take ``deps`` get :class:`~deferredrev.bot.deps.BotDeps`; ``later`` gets a
+  :class:`Later`. Bolt injects the other arguments by name, once: the wrapper declares the listener's own
+  parameters (plus the ``context`` and ``body`` the error path needs).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -25,61 +29,92 @@ from deferredrev.bot.deps import BotDeps
 logger = logging.getLogger(__name__)
 
 ErrorHandler = Callable[[Exception, dict[str, Any], BoltContext], None]
-DEPS = "deps"
+Listener = Callable[..., Any]
+OURS = frozenset({"deps", "later"})
 
 
-def guarded(listener: Callable[..., Any], on_error: ErrorHandler, deps: BotDeps) -> Callable[..., Any]:
-    wanted = get_arg_names_of_callable(listener)
-    from_bolt = [name for name in wanted if name != DEPS]
-    wants_deps = DEPS in wanted
+class Later:
+    """Work that runs after Slack has its acknowledgement, on the listener pool; a failure goes to the error handler
+    with the request it came from."""
 
-    def run(**injected: Any) -> Any:
-        kwargs = {name: injected[name] for name in from_bolt}
-        if wants_deps:
-            kwargs[DEPS] = deps
+    def __init__(self, executor: Executor, on_error: ErrorHandler, body: dict[str, Any], context: BoltContext) -> None:
+        self._executor = executor
+        self._on_error = on_error
+        self._body = body
+        self._context = context
+
+    def __call__(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._executor.submit(self._run, work, args, kwargs)
+
+    def _run(self, work: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
-            return listener(**kwargs)
+            work(*args, **kwargs)
         except Exception as error:  # noqa: BLE001 - handed to the app's single error handler
-            context: BoltContext = injected["context"]
-            if context.ack is not None and context.ack.response is None:
-                context.ack()  # failed before acking: answer now rather than let Slack wait out its 3 seconds
-            on_error(error, injected["body"], context)
-            return None
-
-    # What Bolt reads to decide which arguments to build (names only: no __wrapped__, or Bolt would unwrap it).
-    parameters = dict.fromkeys([*from_bolt, "context", "body"])
-    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in parameters]
-    )
-    run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
-    return run
+            self._on_error(error, self._body, self._context)
 
 
 class GuardedApp:
-    """The registration surface of :class:`slack_bolt.App`, wrapping every listener with :func:`guarded`."""
+    """The registration surface of :class:`slack_bolt.App`, wrapping every listener as described above."""
 
-    def __init__(self, app: App, on_error: ErrorHandler, deps: BotDeps) -> None:
+    def __init__(self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor) -> None:
         self._app = app
         self._on_error = on_error
         self._deps = deps
+        self._executor = executor
 
-    def _wrap(self, register: Callable[[Callable[..., Any]], Any]) -> Callable[[Callable[..., Any]], None]:
-        def add(listener: Callable[..., Any]) -> None:
-            register(guarded(listener, self._on_error, self._deps))
+    def command(self, command: str, *, after_ack: bool = False) -> Callable[[Listener], None]:
+        return self._wrap(self._app.command(command), after_ack)
+
+    def action(self, action_id: str, *, after_ack: bool = False) -> Callable[[Listener], None]:
+        return self._wrap(self._app.action(action_id), after_ack)
+
+    def view(self, callback_id: str) -> Callable[[Listener], None]:
+        return self._wrap(self._app.view(callback_id), after_ack=False)  # answers (errors, close) are the ack
+
+    def options(self, action_id: str) -> Callable[[Listener], None]:
+        return self._wrap(self._app.options(action_id), after_ack=False)  # the options are the ack
+
+    def event(self, event_type: str) -> Callable[[Listener], None]:
+        return self._wrap(self._app.event(event_type), after_ack=True)  # Slack wants only the 200
+
+    def _wrap(self, register: Callable[[Listener], Any], after_ack: bool) -> Callable[[Listener], None]:
+        def add(listener: Listener) -> None:
+            register(self._guarded(listener, after_ack))
 
         return add
 
-    def command(self, command: str) -> Callable[[Callable[..., Any]], None]:
-        return self._wrap(self._app.command(command))
+    def _guarded(self, listener: Listener, after_ack: bool) -> Listener:
+        wanted = get_arg_names_of_callable(listener)
+        from_bolt = [name for name in wanted if name not in OURS]
+        if after_ack and "ack" in wanted:
+            raise TypeError(f"{listener.__name__} runs after the ack, so it must not take ack")
+        wants_deps, wants_later = "deps" in wanted, "later" in wanted
 
-    def action(self, action_id: str) -> Callable[[Callable[..., Any]], None]:
-        return self._wrap(self._app.action(action_id))
+        def run(**injected: Any) -> Any:
+            context: BoltContext = injected["context"]
+            body: dict[str, Any] = injected["body"]
+            later = Later(self._executor, self._on_error, body, context) if after_ack or wants_later else None
+            kwargs = {name: injected[name] for name in from_bolt}
+            if wants_deps:
+                kwargs["deps"] = self._deps
+            if wants_later:
+                kwargs["later"] = later
+            if after_ack and later is not None:
+                context.ack()
+                later(listener, **kwargs)
+                return None
+            try:
+                return listener(**kwargs)
+            except Exception as error:  # noqa: BLE001 - handed to the app's single error handler
+                if context.ack is not None and context.ack.response is None:
+                    context.ack()  # failed before acking: answer now rather than let Slack wait out its 3 seconds
+                self._on_error(error, body, context)
+                return None
 
-    def view(self, callback_id: str) -> Callable[[Callable[..., Any]], None]:
-        return self._wrap(self._app.view(callback_id))
-
-    def options(self, action_id: str) -> Callable[[Callable[..., Any]], None]:
-        return self._wrap(self._app.options(action_id))
-
-    def event(self, event_type: str) -> Callable[[Callable[..., Any]], None]:
-        return self._wrap(self._app.event(event_type))
+        # What Bolt reads to decide which arguments to build (names only: no __wrapped__, or Bolt would unwrap it).
+        parameters = dict.fromkeys([*from_bolt, "context", "body"])
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in parameters]
+        )
+        run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
+        return run

@@ -15,7 +15,7 @@ from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.blocks.preview import history_message, preview_message, reject_modal
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.listeners.guard import GuardedApp
+from deferredrev.bot.listeners.guard import GuardedApp, Later
 from deferredrev.bot.listeners.replies import channel_id_of, reply, team_id_of, user_id_of
 from deferredrev.revrec.errors import PeriodError
 from deferredrev.revrec.periods import Period
@@ -27,12 +27,12 @@ NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found", "is_archived")
 
 
 def register(app: GuardedApp) -> None:
-    app.action(ids.PREVIEW_APPROVE)(approve_clicked)
-    app.action(ids.PREVIEW_REJECT)(reject_clicked)
+    app.action(ids.PREVIEW_APPROVE, after_ack=True)(approve_clicked)
+    app.action(ids.PREVIEW_REJECT, after_ack=True)(reject_clicked)
     app.view(ids.REJECT_VIEW)(reject_submitted)
-    app.action(ids.PREVIEW_REFRESH)(refresh_clicked)
-    app.action(ids.PREVIEW_RETRY)(retry_clicked)
-    app.action(ids.HISTORY_REVERSE)(reverse_clicked)
+    app.action(ids.PREVIEW_REFRESH, after_ack=True)(refresh_clicked)
+    app.action(ids.PREVIEW_RETRY, after_ack=True)(retry_clicked)
+    app.action(ids.HISTORY_REVERSE, after_ack=True)(reverse_clicked)
 
 
 def preview_command(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
@@ -76,8 +76,7 @@ def history_command(deps: BotDeps, client: WebClient, command: dict[str, Any], r
     return history_message(items, is_admin=deps.admins.is_admin(client, command["team_id"], command["user_id"]))
 
 
-def approve_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    ack()
+def approve_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
     team_id, user_id = team_id_of(body), user_id_of(body)
     preview_id = int(body["actions"][0]["value"])
     result = deps.preview_service.approve(preview_id, user_id, is_admin=deps.admins.is_admin(client, team_id, user_id))
@@ -103,12 +102,13 @@ def _update_message(deps: BotDeps, client: WebClient, preview_id: int) -> None:
         client.chat_update(channel=state["channel"], ts=state["ts"], text=text, blocks=blocks)
 
 
-def reject_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-    ack()
+def reject_clicked(body: dict[str, Any], client: WebClient) -> None:
     client.views_open(trigger_id=body["trigger_id"], view=reject_modal(int(body["actions"][0]["value"])))
 
 
-def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps) -> None:
+def reject_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
+) -> None:
     team_id, user_id = team_id_of(body), user_id_of(body)
     reason = view["state"]["values"][ids.REJECT_REASON_BLOCK][ids.REJECT_REASON_INPUT].get("value") or ""
     preview_id = int(view["private_metadata"])
@@ -119,12 +119,11 @@ def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
         ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: result.message})
         return
     ack()
-    _update_message(deps, client, preview_id)
+    later(_update_message, deps, client, preview_id)
 
 
-def refresh_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
+def refresh_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
     """Recompute a stale preview and show the new one in the same message."""
-    ack()
     previews = deps.preview_service
     old = previews.state(int(body["actions"][0]["value"]))
     channel = channel_id_of(body) or old.get("channel")
@@ -137,8 +136,7 @@ def refresh_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: 
         _update_message(deps, client, result.preview_id)
 
 
-def retry_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    ack()
+def retry_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
     team_id, user_id = team_id_of(body), user_id_of(body)
     result = deps.preview_service.retry_failed(
         int(body["actions"][0]["value"]), user_id, is_admin=deps.admins.is_admin(client, team_id, user_id)
@@ -146,8 +144,7 @@ def retry_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Re
     _after_decision(deps, client, body, respond, result)
 
 
-def reverse_clicked(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    ack()
+def reverse_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
     team_id, user_id = team_id_of(body), user_id_of(body)
     previews = deps.preview_service
     result = previews.reverse(

@@ -1,4 +1,4 @@
-"""Modal submissions: validate, answer field errors in the modal, save, confirm."""
+"""Modal submissions: validate, answer field errors in the modal, save (all within the ack), then confirm."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from deferredrev.bot import ids
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.modals import parse_settings_state, selected_account
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.listeners.guard import GuardedApp
+from deferredrev.bot.listeners.guard import GuardedApp, Later
 from deferredrev.bot.listeners.replies import metadata_of, team_id_of, user_id_of
 from deferredrev.qbo.errors import QboError, QboNotFoundError
 from deferredrev.services.mappings import MappingError, Role
@@ -29,7 +29,9 @@ def register(app: GuardedApp) -> None:
     app.view(ids.SETTINGS_VIEW)(settings_submitted)
 
 
-def mappings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps) -> None:
+def mappings_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
+) -> None:
     team_id, user_id = team_id_of(body), user_id_of(body)
     if not deps.admins.is_admin(client, team_id, user_id):
         ack(response_action="errors", errors={ids.DEFERRED_BLOCK: "Only DeferredRev admins can change account mappings."})
@@ -57,10 +59,12 @@ def mappings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], cli
         return
     ack()
     text = f"Account mappings saved: Deferred Revenue → {mapping.deferred_revenue_name}; Revenue → {mapping.revenue_name}."
-    _dm(client, user_id, text)
+    later(_dm, client, user_id, text)
 
 
-def settings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps) -> None:
+def settings_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
+) -> None:
     team_id, user_id = team_id_of(body), user_id_of(body)
     if not deps.admins.is_admin(client, team_id, user_id):
         ack(response_action="errors", errors={ids.APPROVERS_BLOCK: "Only DeferredRev admins can change settings."})
@@ -68,7 +72,10 @@ def settings_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], cli
     values = parse_settings_state(view.get("state", {}))
     deps.workspaces.update(team_id, user_id=user_id, **values)
     ack()
-    channel = metadata_of(view).get("channel_id")
+    later(_confirm_settings, client, user_id, metadata_of(view).get("channel_id"))
+
+
+def _confirm_settings(client: WebClient, user_id: str, channel: str | None) -> None:
     text, blocks = messages.confirmation("Settings saved.")
     try:
         if channel:

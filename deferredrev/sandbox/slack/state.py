@@ -481,9 +481,14 @@ class SandboxState:
 
         return self.wait_for(found, timeout, message=f"a message in {channel} containing {contains!r}")
 
-    def wait_for_ephemeral(self, channel: str, user: str, *, contains: str | None = None, timeout: float = 5.0) -> Ephemeral:
+    def wait_for_ephemeral(
+        self, channel: str, user: str, *, contains: str | None = None, after: int = 0, timeout: float = 5.0
+    ) -> Ephemeral:
+        """The newest ephemeral for ``user`` in ``channel`` containing ``contains``, among those after the first
+        ``after`` (pass ``len(ephemerals(...))`` taken before acting to wait for an answer to that action only)."""
+
         def found() -> Ephemeral | None:
-            for candidate in reversed(self.ephemerals(channel, user)):
+            for candidate in reversed(self.ephemerals(channel, user)[after:]):
                 if contains is None or contains in message_text_for_search(candidate.text, candidate.blocks):
                     return candidate
             return None
