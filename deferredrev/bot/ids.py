@@ -42,6 +42,7 @@ CUTOVER_INPUT = "cutover_input"
 # contract import inputs
 IMPORT_FILE_BLOCK = "contracts_file_block"
 IMPORT_FILE_INPUT = "contracts_file_input"
+IMPORT_PROBLEM_BLOCK = "contracts_import_problem"
 
 # previews and postings
 PREVIEW_APPROVE = "preview_approve"

@@ -61,11 +61,14 @@ class ConnectionLifecycle:
         self._margin = margin
 
     def sweep(self) -> SweepReport:
-        due = self._due_connections()
+        horizon = self._clock.now() + self._margin
+        due = self._due_connections(horizon)
         refreshed = expired = failed = 0
         for team_id in due:
             try:
-                outcome = self._refresher.refresh(team_id, unless_newer_than=None) if self._still_due(team_id) else None
+                # Still due is checked again on the version the refresh leases: another replica may have refreshed
+                # since the list was read.
+                outcome = self._refresher.refresh(team_id, only_if_expiring_before=self._clock.now() + self._margin)
             except NotConnectedError as error:
                 expired += error.status == ConnectionStatus.EXPIRED.value
                 continue
@@ -73,12 +76,11 @@ class ConnectionLifecycle:
                 failed += 1
                 logger.warning("refresh for team %s failed, will retry next sweep: %s", team_id, error.__class__.__name__)
                 continue
-            refreshed += bool(outcome and outcome.refreshed_here)
+            refreshed += outcome.refreshed_here
         warned = self._warn_of_hard_expiry()
         return SweepReport(due=len(due), refreshed=refreshed, expired=expired, failed=failed, warned=warned)
 
-    def _due_connections(self) -> list[str]:
-        horizon = self._clock.now() + self._margin
+    def _due_connections(self, horizon: datetime) -> list[str]:
         with self._sessions() as session:
             rows = session.scalars(
                 select(QboConnection.team_id).where(
@@ -88,18 +90,6 @@ class ConnectionLifecycle:
                 )
             ).all()
         return list(rows)
-
-    def _still_due(self, team_id: str) -> bool:
-        """Re-check under no lock: another replica may have refreshed since we listed it."""
-        horizon = self._clock.now() + self._margin
-        with self._sessions() as session:
-            connection = session.scalars(select(QboConnection).where(QboConnection.team_id == team_id)).one_or_none()
-        return bool(
-            connection
-            and connection.status == ConnectionStatus.CONNECTED.value
-            and connection.access_expires_at is not None
-            and connection.access_expires_at < horizon
-        )
 
     def on_expired(self, team_id: str, reason: str) -> None:
         """Called once when a connection turns Expired (the refresher guarantees once per state change)."""

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import or_, update
@@ -85,6 +85,10 @@ def to_new_tokens(tokens: TokenSet) -> NewTokens:
     )
 
 
+def _expires_before(tokens: StoredTokens, moment: datetime) -> bool:
+    return tokens.access_expires_at is not None and tokens.access_expires_at < moment
+
+
 class TokenRefresher:
     def __init__(
         self,
@@ -113,14 +117,25 @@ class TokenRefresher:
             raise NotConnectedError(team_id, ConnectionStatus.DISCONNECTED.value)
         return stored
 
-    def refresh(self, team_id: str, *, unless_newer_than: StoredTokens | None = None) -> RefreshOutcome:
+    def refresh(
+        self,
+        team_id: str,
+        *,
+        unless_newer_than: StoredTokens | None = None,
+        only_if_expiring_before: datetime | None = None,
+    ) -> RefreshOutcome:
         """Refresh the workspace's tokens once, however many threads and processes ask at the same moment.
 
         ``unless_newer_than``: the tokens the caller saw; if the row has moved on since, return the newer ones.
+        ``only_if_expiring_before``: refresh only an access token expiring before then (the sweep's horizon). It is
+        checked on the version the lease is then taken on, so a replica that refreshed a moment ago, after this
+        caller listed the connection as due, is never followed by a second refresh.
         """
         with self._lock_for(team_id):
             seen = self.current(team_id)
             if unless_newer_than is not None and seen.version != unless_newer_than.version:
+                return RefreshOutcome(seen, refreshed_here=False)
+            if only_if_expiring_before is not None and not _expires_before(seen, only_if_expiring_before):
                 return RefreshOutcome(seen, refreshed_here=False)
             if not self._take_lease(team_id, seen.version):
                 return RefreshOutcome(self._wait_for_newer(team_id, seen.version), refreshed_here=False)

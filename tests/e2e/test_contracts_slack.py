@@ -55,9 +55,10 @@ def has_import_button(message: Any) -> bool:
 
 def open_import_modal(stack: Stack) -> dict[str, Any]:
     overview(stack, ADMIN, "Contracts")
+    seen = {view["id"] for view in stack.slack.open_views(ADMIN)}
     response = stack.driver.click(ADMIN, action_id=ids.OPEN_IMPORT, channel=CHANNEL)
     assert response.status_code == 200
-    return stack.slack.wait_for_view(ADMIN, callback_id=ids.IMPORT_VIEW)
+    return stack.slack.wait_for_view(ADMIN, callback_id=ids.IMPORT_VIEW, predicate=lambda view: view["id"] not in seen)
 
 
 def submit_file(stack: Stack, name: str, content: bytes) -> tuple[dict[str, Any], httpx.Response]:
@@ -72,6 +73,34 @@ def field_error(response: httpx.Response) -> str:
     assert body["response_action"] == "errors", body
     assert set(body["errors"]) == {ids.IMPORT_FILE_BLOCK}
     return str(body["errors"][ids.IMPORT_FILE_BLOCK])
+
+
+def importing(response: httpx.Response) -> bool:
+    """Slack's ack turned the modal into "Importing…": the download and the import happen after it."""
+    body = response.json()
+    return bool(body["response_action"] == "update" and "Importing" in str(body["view"]["blocks"]))
+
+
+def shown_problem(view: dict[str, Any]) -> str | None:
+    for block in view.get("blocks", []):
+        if block.get("block_id") == ids.IMPORT_PROBLEM_BLOCK:
+            return str(block["text"]["text"])
+    return None
+
+
+def modal_problem(stack: Stack, view: dict[str, Any], contains: str) -> str:
+    """The form, shown again in the same modal after its file could not be imported, with why."""
+    shown = stack.slack.wait_for_view(
+        ADMIN, callback_id=ids.IMPORT_VIEW, predicate=lambda v: contains in (shown_problem(v) or "")
+    )
+    assert shown["id"] == view["id"] and find_element(shown["blocks"], ids.IMPORT_FILE_INPUT) is not None
+    return str(shown_problem(shown))
+
+
+def modal_result(stack: Stack, view: dict[str, Any], contains: str) -> dict[str, Any]:
+    shown = stack.slack.wait_for_view(ADMIN, callback_id=ids.IMPORT_VIEW, contains=contains)
+    assert shown["id"] == view["id"] and not shown.get("submit")  # nothing left to submit
+    return shown
 
 
 def still_open(stack: Stack, view: dict[str, Any]) -> bool:
@@ -92,8 +121,8 @@ def test_before_any_import_admins_see_the_button_and_members_see_who_can_import(
 
 def test_admin_imports_a_good_csv_and_the_overview_counts_it(stack: Stack) -> None:
     view, response = submit_file(stack, "sample_contracts.csv", sample_bytes())
-    assert not response.content.strip() or "response_action" not in response.json()
-    assert not still_open(stack, view)
+    assert importing(response)
+    modal_result(stack, view, "Imported 40 new and updated 0 contracts (0 unchanged)")
     stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="Imported 40 new and updated 0 contracts (0 unchanged)")
     assert stored_contracts(stack) == 40
 
@@ -104,8 +133,9 @@ def test_admin_imports_a_good_csv_and_the_overview_counts_it(stack: Stack) -> No
     assert "USD " in str(message.blocks) and "recognised to date USD" in str(message.blocks)
     assert not has_import_button(message)
 
-    _, again = submit_file(stack, "sample_contracts.csv", sample_bytes())
-    assert not again.content.strip() or "response_action" not in again.json()
+    again_view, again = submit_file(stack, "sample_contracts.csv", sample_bytes())
+    assert importing(again)
+    modal_result(stack, again_view, "Imported 0 new and updated 0 contracts (40 unchanged)")
     stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="Imported 0 new and updated 0 contracts (40 unchanged)")
 
 
@@ -119,8 +149,9 @@ def test_a_utf8_file_with_a_byte_order_mark_imports(stack: Stack) -> None:
 
 def test_a_bad_csv_is_refused_in_the_modal_and_the_full_list_goes_to_the_user(stack: Stack) -> None:
     view, response = submit_file(stack, "bad.csv", BAD_CSV)
-    error = field_error(response)
-    assert error.startswith("Nothing was imported: 4 problems.")
+    assert importing(response)
+    error = modal_problem(stack, view, "Nothing was imported")
+    assert "Nothing was imported: 4 problems." in error
     assert "Line 2, amount: USD allows at most 2 decimals; got 10.001" in error
     assert "Line 3, customer: customer is empty" in error
     assert still_open(stack, view)
@@ -136,8 +167,8 @@ def test_more_problems_than_a_message_holds_are_sent_as_a_file(stack: Stack) -> 
     amount = "1." + "1" * 200  # each problem quotes it: a few hundred fit in a message, not 2,000
     rows = "".join(f"C-{n},Acme,{amount},USD,2026-01-01,2026-12-31\n" for n in range(2000))
     view, response = submit_file(stack, "huge.csv", (HEADER + rows).encode())
-    error = field_error(response)
-    assert len(error) <= 2000 and error.startswith("Nothing was imported: 2,000 problems.") and "more" in error
+    error = modal_problem(stack, view, "Nothing was imported")
+    assert len(error) <= 3000 and "Nothing was imported: 2,000 problems." in error and "more" in error
     stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="Nothing was imported from huge.csv")
     sent = stack.slack.wait_for(
         lambda: next((f for f in stack.slack.files if f.name == "contracts-import-errors.txt"), None),
@@ -152,11 +183,23 @@ def test_more_problems_than_a_message_holds_are_sent_as_a_file(stack: Stack) -> 
 def test_a_file_that_is_not_utf8_gets_a_clear_error(stack: Stack) -> None:
     latin1 = (HEADER + "C-1,Café Nord,1.00,USD,2026-01-01,2026-01-31\n").encode("latin-1")
     view, response = submit_file(stack, "latin1.csv", latin1)
-    assert "latin1.csv isn't UTF-8 text" in field_error(response)
+    assert importing(response)
+    assert "latin1.csv isn't UTF-8 text" in modal_problem(stack, view, "latin1.csv")
     utf16 = (HEADER + "C-1,Acme,1.00,USD,2026-01-01,2026-01-31\n").encode("utf-16")
-    response = stack.driver.submit(ADMIN, view["id"], {ids.IMPORT_FILE_INPUT: ("utf16.csv", utf16)})
-    assert "isn't UTF-8 text" in field_error(response) and "UTF-16" in field_error(response)
+    response = stack.driver.submit(ADMIN, view["id"], {ids.IMPORT_FILE_INPUT: ("utf16.csv", utf16)})  # the form again
+    assert importing(response)
+    assert "UTF-16" in modal_problem(stack, view, "utf16.csv isn't UTF-8 text")
     assert stored_contracts(stack) == 0
+
+
+def test_closing_the_modal_while_importing_still_tells_the_person(stack: Stack) -> None:
+    view = open_import_modal(stack)
+    stack.slack.download_delay = 0.5  # the download is slow enough to close the modal first
+    response = stack.driver.submit(ADMIN, view["id"], {ids.IMPORT_FILE_INPUT: ("latin1.csv", "Café".encode("latin-1"))})
+    assert importing(response)
+    stack.driver.close_view(ADMIN, view["id"])
+    told = stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="latin1.csv isn't UTF-8 text")
+    assert told.text and stored_contracts(stack) == 0
 
 
 def test_a_member_forging_the_submission_is_refused(stack: Stack) -> None:

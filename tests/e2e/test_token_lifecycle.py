@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from deferredrev.sandbox.intuit import SandboxConfig
 from deferredrev.sandbox.intuit.seed import US_REALM
+from deferredrev.services.lifecycle import REFRESH_MARGIN
+from deferredrev.services.qbo_access import TokenRefresher
 from deferredrev.storage.models import AuditEvent, QboConnection
-from tests.e2e.harness import ADMIN, Stack, running_stack
+from tests.e2e.harness import ADMIN, TEAM, Stack, running_stack
 
 
 def stored(stack: Stack) -> tuple[QboConnection, str]:
@@ -50,6 +52,21 @@ def test_sweep_refreshes_only_when_due_and_persists_rotation(connected: Stack) -
     assert refresh_failures(stack) == 0
     assert stored(stack)[0].status == "connected"
     assert stored(stack)[0].hard_expires_at is not None
+
+
+def test_a_connection_listed_as_due_is_not_refreshed_again_after_another_replica_did(connected: Stack) -> None:
+    app = connected.server.app
+    connected.clock.advance(timedelta(minutes=56))  # inside the refresh margin of the hour-long access token
+    horizon = connected.clock.now() + REFRESH_MARGIN  # replica A lists the connection as due, then pauses
+    replica_b = TokenRefresher(
+        sessions=app.runtime.sessions, tokens=app.runtime.tokens, oauth=app.oauth, clock=connected.clock, owner="b"
+    )
+    calls = connected.intuit.token_endpoint_calls.count("refresh_token")
+    assert replica_b.refresh(TEAM, only_if_expiring_before=horizon).refreshed_here
+    late = app.refresher.refresh(TEAM, only_if_expiring_before=horizon)  # replica A resumes with its old list
+    assert not late.refreshed_here
+    assert connected.intuit.token_endpoint_calls.count("refresh_token") == calls + 1
+    assert late.tokens.access_expires_at is not None and late.tokens.access_expires_at > horizon
 
 
 def test_a_hundred_days_pass_without_expiry(database_url: str) -> None:

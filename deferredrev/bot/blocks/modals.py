@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from deferredrev.bot import ids
-from deferredrev.bot.blocks.common import Block, context, escape, plain, section
+from deferredrev.bot.blocks.common import Block, clip, context, escape, plain, section
 from deferredrev.services.mappings import Mapping, Role
 from deferredrev.services.workspaces import WorkspaceSettings
 
@@ -19,12 +19,20 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(text, OPTION_TEXT_LIMIT), "value": value[:150]}
 
 
-def _modal(callback_id: str, title: str, blocks: list[Block], *, submit: str | None, metadata: dict[str, Any]) -> View:
+def _modal(
+    callback_id: str,
+    title: str,
+    blocks: list[Block],
+    *,
+    submit: str | None,
+    metadata: dict[str, Any],
+    close: str = "Cancel",
+) -> View:
     view: View = {
         "type": "modal",
         "callback_id": callback_id,
         "title": plain(title, 24),
-        "close": plain("Cancel", 24),
+        "close": plain(close, 24),
         "blocks": blocks,
         "private_metadata": json.dumps(metadata)[:3000],
     }
@@ -130,7 +138,8 @@ def _input(block_id: str, label: str, element: Block, *, hint: str | None = None
     return block
 
 
-def import_modal() -> View:
+def import_modal(problem: str | None = None, *, metadata: dict[str, Any] | None = None) -> View:
+    """The import form; with ``problem``, shown again after a file could not be imported, saying why."""
     file_input: Block = {
         "type": "file_input",
         "action_id": ids.IMPORT_FILE_INPUT,
@@ -143,9 +152,23 @@ def import_modal() -> View:
             "`method,description,cancel_date`. Dates are `YYYY-MM-DD`. The import is all or nothing; importing an "
             "existing `contract_id` again updates it."
         ),
+        *([section(f":warning: {clip(problem, 2900)}", block_id=ids.IMPORT_PROBLEM_BLOCK)] if problem else []),
         _input(ids.IMPORT_FILE_BLOCK, "Contracts CSV", file_input, optional=False),
     ]
-    return _modal(ids.IMPORT_VIEW, "Import contracts", blocks, submit="Import", metadata={})
+    return _modal(ids.IMPORT_VIEW, "Import contracts", blocks, submit="Import", metadata=metadata or {})
+
+
+def importing_modal(file_name: str, *, metadata: dict[str, Any]) -> View:
+    """While the file is read and imported, after Slack has its ack (a big file can take longer than 3 seconds)."""
+    blocks = [
+        section(f":hourglass_flowing_sand: Importing *{escape(file_name)}*…"),
+        context("A large file takes a few seconds. You can close this; I'll also send you the result in Slack."),
+    ]
+    return _modal(ids.IMPORT_VIEW, "Import contracts", blocks, submit=None, metadata=metadata, close="Close")
+
+
+def import_done_modal(message: tuple[str, list[Block]]) -> View:
+    return _modal(ids.IMPORT_VIEW, "Import contracts", message[1], submit=None, metadata={}, close="Done")
 
 
 def parse_settings_state(state: dict[str, Any]) -> dict[str, Any]:

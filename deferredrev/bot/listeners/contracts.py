@@ -1,7 +1,8 @@
 """`/deferredrev contracts`, the Import contracts button and the import modal's submission.
 
-The submission downloads the uploaded CSV with the bot token, imports it all or nothing, and answers in the modal:
-the first problems under the file input, and the full list in a message to the person (nothing is lost).
+The submission is checked at once (an admin, a file, hosted by Slack, not too large); then, after the ack, the
+uploaded CSV is downloaded with the bot token and imported all or nothing, and the modal shows the outcome: the
+first problems above the file input, with the full list in a message to the person (nothing is lost).
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ def open_import_clicked(body: dict[str, Any], client: WebClient, respond: Respon
 def import_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
 ) -> None:
+    """What needs no download is answered in the modal at once; the download and import run after the ack (a big
+    file takes longer than Slack's 3 seconds) and the modal is updated with the result."""
     team_id, user_id = team_id_of(body), user_id_of(body)
     if not deps.admins.is_admin(client, team_id, user_id):
         _field_error(ack, f"Only {blocks.WHO_CAN_IMPORT}")
@@ -114,17 +117,55 @@ def import_submitted(
         _field_error(ack, "Choose a CSV file to import.")
         return
     try:
-        text = download_text(upload, token=client.token or "", api_base=client.base_url)
-        result = import_contracts_csv(deps.sessions, deps.clock, team_id=team_id, text=text, actor=user_id)
+        check_upload(upload, api_base=client.base_url)
     except UploadError as error:
         _field_error(ack, str(error))
         return
-    except ContractImportError as error:
-        _field_error(ack, blocks.import_field_error(error.errors))
-        later(_send_all_errors, client, user_id, metadata_of(view).get("channel_id"), error.errors, upload.name)
+    metadata = metadata_of(view)
+    ack(response_action="update", view=modals.importing_modal(upload.name, metadata=metadata))
+    later(_import_upload, deps, client, upload, ImportAnswer(str(view["id"]), team_id, user_id, metadata))
+
+
+@dataclass(frozen=True)
+class ImportAnswer:
+    """Where the result of an import goes: the modal it was submitted from, and the person."""
+
+    view_id: str
+    team_id: str
+    user_id: str
+    metadata: dict[str, Any]
+
+    @property
+    def channel_id(self) -> str | None:
+        channel = self.metadata.get("channel_id")
+        return str(channel) if channel else None
+
+
+def _import_upload(deps: BotDeps, client: WebClient, upload: UploadedFile, answer: ImportAnswer) -> None:
+    try:
+        text = download_text(upload, token=client.token or "", api_base=client.base_url)
+        result = import_contracts_csv(deps.sessions, deps.clock, team_id=answer.team_id, text=text, actor=answer.user_id)
+    except UploadError as error:
+        if not _show(client, answer.view_id, modals.import_modal(str(error), metadata=answer.metadata)):
+            _tell(client, answer.user_id, answer.channel_id, messages.error_message(str(error)))
         return
-    ack()
-    later(_tell, client, user_id, metadata_of(view).get("channel_id"), blocks.import_done_message(result, upload.name))
+    except ContractImportError as error:
+        _show(client, answer.view_id, modals.import_modal(blocks.import_field_error(error.errors), metadata=answer.metadata))
+        _send_all_errors(client, answer.user_id, answer.channel_id, error.errors, upload.name)
+        return
+    done = blocks.import_done_message(result, upload.name)
+    _show(client, answer.view_id, modals.import_done_modal(done))
+    _tell(client, answer.user_id, answer.channel_id, done)
+
+
+def _show(client: WebClient, view_id: str, view: dict[str, Any]) -> bool:
+    """Put the import's outcome in its modal; False when the person has closed it meanwhile."""
+    try:
+        client.views_update(view_id=view_id, view=view)
+    except SlackApiError as error:
+        logger.info("import modal gone before its result: %s", error.response.get("error"))
+        return False
+    return True
 
 
 def _field_error(ack: Ack, message: str) -> None:
@@ -147,12 +188,17 @@ def uploaded_file(view: dict[str, Any]) -> UploadedFile | None:
     )
 
 
-def download_text(upload: UploadedFile, *, token: str, api_base: str) -> str:
-    """The file's text: at most 5 MB, UTF-8 (a byte-order mark is fine). The bot token goes only to Slack."""
+def check_upload(upload: UploadedFile, *, api_base: str) -> None:
+    """What can be refused before downloading: a file not hosted by Slack, or one Slack says is too large."""
     if not is_slack_file_url(upload.url, api_base):
         raise UploadError("That file isn't hosted by Slack, so I can't read it. Upload it again.")
     if upload.size is not None and upload.size > MAX_FILE_BYTES:
         raise UploadError(_too_large(upload.name))
+
+
+def download_text(upload: UploadedFile, *, token: str, api_base: str) -> str:
+    """The file's text: at most 5 MB, UTF-8 (a byte-order mark is fine). The bot token goes only to Slack."""
+    check_upload(upload, api_base=api_base)
     content = _fetch(upload, token)
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UploadError(NOT_UTF8.format(name=upload.name) + " (It is UTF-16.)")

@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -262,6 +263,8 @@ class SlackSandbox(SandboxState):
         return Response(f"OK - {len(data)}", content_type="text/plain")
 
     def _download(self, request: Request, rest: str) -> Response:
+        if self.download_delay:
+            time.sleep(self.download_delay)
         ref, _, _name = rest.partition("/")
         team_id, _, file_id = ref.partition("-")
         header = request.headers.get("Authorization", "")

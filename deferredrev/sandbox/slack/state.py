@@ -207,6 +207,7 @@ class SandboxState:
         self.faults: dict[str, list[Fault]] = {}
         self.browser_session: tuple[str, str] | None = None
         self.browser_denies = False
+        self.download_delay = 0.0  # seconds every file download takes (a slow network, in tests)
         self._counter = itertools.count(1)
         self._last_ts = 0.0
         self.base_url = "http://127.0.0.1:0"

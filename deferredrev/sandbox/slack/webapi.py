@@ -453,12 +453,15 @@ def views_update(ctx: Ctx) -> JSON:
     current = ctx.state.views.get(str(view_id)) if view_id else None
     if current is None or current["team_id"] != ctx.ws.team_id:
         raise ApiError("not_found")
+    owner = ctx.state.view_owner[current["id"]]
+    if current["type"] == "modal" and current["id"] not in ctx.state.stacks.get(owner, []):
+        raise ApiError("not_found")  # the person closed it (slackapi/bolt-js#1309)
     given_hash = ctx.optional("hash")
     if given_hash is not None and given_hash != current["hash"]:
         raise ApiError("hash_conflict")
     if current["type"] != view["type"]:
         raise ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] view type cannot change"]})
-    stored = store_view(ctx, view, ctx.state.view_owner[current["id"]], view_id=current["id"])
+    stored = store_view(ctx, view, owner, view_id=current["id"])
     return {"ok": True, "view": stored}
 
 

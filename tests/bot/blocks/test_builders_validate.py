@@ -10,9 +10,11 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from deferredrev.bot.blocks import contracts as contract_blocks
 from deferredrev.bot.blocks import messages, modals
 from deferredrev.bot.blocks.home import ActivityLine, home_view
 from deferredrev.services.connections import ConnectionStatusView
+from deferredrev.services.contracts import ImportResult
 from deferredrev.services.mappings import Mapping
 from deferredrev.services.workspaces import WorkspaceSettings
 from deferredrev.settings import Plan
@@ -79,6 +81,11 @@ VIEW_BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "settings": lambda: modals.settings_modal(SETTINGS),
     "settings bare": lambda: modals.settings_modal(BARE_SETTINGS),
     "import": modals.import_modal,
+    "import with a problem": lambda: modals.import_modal("Nothing was imported: 2 problems.\n" + "x" * 4000),
+    "importing": lambda: modals.importing_modal(LONG, metadata={"channel_id": "C1"}),
+    "import done": lambda: modals.import_done_modal(
+        contract_blocks.import_done_message(ImportResult(created=3, updated=1, unchanged=0), LONG)
+    ),
     "home admin": lambda: home_view(CONNECTED, MAPPING, SETTINGS, is_admin=True, activity=[ActivityLine(NOW, LONG)] * 30),
     "home expired": lambda: home_view(EXPIRED, None, BARE_SETTINGS, is_admin=True),
     "home member": lambda: home_view(NONE, None, BARE_SETTINGS, is_admin=False),
