@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from deferredrev.qbo.models import MAX_AMOUNT_DIGITS, MAX_AMOUNT_PLACES
 from deferredrev.revrec.contracts import Contract
 from deferredrev.revrec.entries import JournalEntryDraft, LineKind, PeriodEntries
 from deferredrev.revrec.journal import JournalLine
@@ -99,3 +100,22 @@ def detail_csv(entries: PeriodEntries, contracts: Sequence[Contract]) -> str:
                 draft.currency, debit.description,
             ])  # fmt: skip
     return out.getvalue()
+
+
+def amounts_quickbooks_refuses(drafts: Sequence[JournalEntryDraft], limit: int = 3) -> list[str]:
+    """Lines over QuickBooks' largest amount (15 digits, 5 of them decimals): one sentence each, at most ``limit``,
+    so the preview says so before anything is queued instead of the posting failing."""
+    problems: list[str] = []
+    for draft in drafts:
+        ceiling = 10 ** (MAX_AMOUNT_DIGITS - MAX_AMOUNT_PLACES + get_currency(draft.currency).exponent)
+        for line in draft.lines:
+            if line.amount >= ceiling:
+                problems.append(
+                    f"{draft.doc_number}: {format_amount(line.amount, draft.currency)} on contract {line.contract_id} "
+                    f"is more than QuickBooks accepts on one line (under 10,000,000,000 {draft.currency}). "
+                    "Split the contract into smaller ones, then preview again."
+                )
+                break
+        if len(problems) >= limit:
+            break
+    return problems

@@ -35,7 +35,13 @@ from deferredrev.services.connections import ConnectionService, ConnectionStatus
 from deferredrev.services.contracts import load_contracts
 from deferredrev.services.mappings import Mapping, MappingService
 from deferredrev.services.outbox import entry_rows, request_id_for, reversal_rows
-from deferredrev.services.preview_content import LINES_SHOWN, detail_csv, fingerprint, summarise
+from deferredrev.services.preview_content import (
+    LINES_SHOWN,
+    amounts_quickbooks_refuses,
+    detail_csv,
+    fingerprint,
+    summarise,
+)
 from deferredrev.services.qbo_access import NotConnectedError, QboGateway
 from deferredrev.services.workspaces import WorkspaceService, WorkspaceSettings
 from deferredrev.storage import models
@@ -118,8 +124,7 @@ class PreviewService:
 
     def create(self, team_id: str, period: Period, *, requested_by: str, channel_id: str | None) -> PreviewResult:
         inputs = self._inputs(team_id, period)
-        checks = self._checks(team_id, period, inputs)
-        entries = self._entries(team_id, period, inputs)
+        checks, entries = self._assess(team_id, period, inputs)
         content = self._content(period, inputs, checks, entries)
         now = self._clock.now()
         with self._sessions.begin() as session:
@@ -188,6 +193,14 @@ class PreviewService:
             scope=team_id,
             revision=inputs.revision,
         )
+
+    def _assess(self, team_id: str, period: Period, inputs: PeriodInputs) -> tuple[Checks, PeriodEntries | None]:
+        """What stops the period being posted, and its entries (computed the same way at preview and approval)."""
+        checks = self._checks(team_id, period, inputs)
+        entries = self._entries(team_id, period, inputs)
+        if entries is not None:
+            checks.blocking += amounts_quickbooks_refuses(entries.drafts)
+        return checks, entries
 
     def _checks(self, team_id: str, period: Period, inputs: PeriodInputs) -> Checks:
         checks = Checks()
@@ -279,8 +292,7 @@ class PreviewService:
         inputs = PeriodInputs(
             inputs.settings, inputs.connection, inputs.mapping, inputs.contracts, inputs.history, preview.revision
         )
-        checks = self._checks(preview.team_id, period, inputs)
-        entries = self._entries(preview.team_id, period, inputs)
+        checks, entries = self._assess(preview.team_id, period, inputs)
         if (
             fingerprint(entries, inputs.mapping) != preview.fingerprint
             or preview.posting_mode != inputs.settings.posting_mode

@@ -250,3 +250,27 @@ def test_history_and_reversal(ready: Stack) -> None:
     # The period is open again: a new preview recognises the revenue once more.
     ts_again = preview(stack)
     assert "C-1001" in str(stack.slack.message(CHANNEL, ts_again).blocks)
+
+
+def test_a_line_over_quickbooks_largest_amount_blocks_posting_with_the_reason(ready: Stack) -> None:
+    stack = ready
+    import_contracts_csv(  # a one-day workshop worth 12 billion: its line is over QuickBooks' 10 integer digits
+        stack.server.runtime.sessions,
+        stack.clock,
+        team_id=TEAM,
+        text=CONTRACTS + "C-9999,Giga Corp,12000000000.00,USD,2026-10-05,2026-10-05,daily,Huge one-day deal\n",
+        actor=ADMIN,
+    )
+    ts = preview(stack)
+    shown = str(stack.slack.message(CHANNEL, ts).blocks)
+    assert "12,000,000,000.00 on contract C-9999 is more than QuickBooks accepts" in shown
+    assert "Split the contract into smaller ones" in shown
+    assert ids.PREVIEW_APPROVE not in shown  # no Post button
+    with stack.server.runtime.sessions() as session:
+        preview_id = session.scalars(select(Preview.id).order_by(Preview.id.desc())).first()
+    assert preview_id is not None
+    refused = stack.server.app.previews.approve(preview_id, APPROVER, is_admin=False)  # as a forged click would
+    assert "more than QuickBooks accepts" in refused.message
+    with stack.server.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0  # nothing was queued
+    assert stack.intuit.journal_entries(US_REALM) == []

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from deferredrev.revrec.journal import JournalEntryDraft, JournalLine, LineKind, PostingType
+from deferredrev.revrec.periods import Period
+from deferredrev.services.preview_content import amounts_quickbooks_refuses
+
+OCTOBER = Period(2026, 10)
+
+
+def draft(amount: int, currency: str, contract: str = "C-1") -> JournalEntryDraft:
+    lines = (
+        JournalLine(contract, LineKind.SCHEDULED, PostingType.DEBIT, "35", "Deferred Revenue", amount, "d"),
+        JournalLine(contract, LineKind.SCHEDULED, PostingType.CREDIT, "79", "Revenue", amount, "c"),
+    )
+    return JournalEntryDraft(
+        posting_key=f"T1|2026-10|{contract}|r0", doc_number=f"DR2610-{contract}", period=OCTOBER,
+        txn_date=date(2026, 10, 31), currency=currency, revision=0, lines=lines, total_debits=amount,
+        total_credits=amount, deferred_revenue_id="35", service_period=OCTOBER,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("largest_accepted", "currency"),
+    [(999_999_999_999, "USD"), (9_999_999_999, "JPY"), (9_999_999_999_999, "KWD")],
+)
+def test_quickbooks_takes_ten_integer_digits_and_no_more(largest_accepted: int, currency: str) -> None:
+    assert amounts_quickbooks_refuses([draft(largest_accepted, currency)]) == []
+    refused = amounts_quickbooks_refuses([draft(largest_accepted + 1, currency, "C-BIG")])
+    assert len(refused) == 1 and "C-BIG" in refused[0] and f"10,000,000,000 {currency}" in refused[0]
+
+
+def test_at_most_a_few_problems_are_listed() -> None:
+    drafts = [draft(10**15, "USD", f"C-{n}") for n in range(10)]
+    assert len(amounts_quickbooks_refuses(drafts)) == 3
