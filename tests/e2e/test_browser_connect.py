@@ -50,12 +50,15 @@ def chrome() -> Iterator[object]:
 
 def test_connect_in_a_real_browser(stack: Stack, chrome) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
 
     stack.intuit.auto_consent = None  # the sandbox shows its consent page
     chrome.get(stack.connect_link())
     assert "Sandbox Company_US_1" in chrome.page_source  # Intuit's page lists the companies to pick
     chrome.find_element(By.CSS_SELECTOR, "button[value='allow']").click()
-    assert "/qbo/result" in chrome.current_url
+    # The click submits the consent form; the browser then follows our callback's redirect to the result page.
+    WebDriverWait(chrome, 10).until(expected_conditions.url_contains("/qbo/result"))
     assert "QuickBooks is connected" in chrome.find_element(By.TAG_NAME, "h1").text
     cookies = {c["name"]: c for c in chrome.get_cookies()}
     assert "deferredrev_qbo_browser" not in cookies  # the binding cookie is gone after use
