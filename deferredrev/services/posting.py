@@ -37,6 +37,7 @@ from deferredrev.services.qbo_access import NotConnectedError, QboGateway
 from deferredrev.storage import models
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import ConnectionStatus, EntryStatus
+from deferredrev.storage.pacing import CallSlots
 
 logger = logging.getLogger(__name__)
 
@@ -49,22 +50,22 @@ LEASE = timedelta(minutes=5)
 BATCH_NAMESPACE = uuid.UUID("0b7a4d52-7f0e-4c3f-9a4e-5d1c2e6f8a90")
 
 
+CLAIM_ATTEMPTS = 5  # claims lost to other replicas in a row before this run leaves the rest to them
+
+
 class Pacer:
-    """Spaces calls evenly to stay under a per-minute limit (``time_scale`` shrinks the minute, as the sandbox can)."""
+    """Spaces one kind of QuickBooks call evenly, per company, to stay under a per-minute limit. The slots live in
+    the database, so replicas posting to the same company share the limit (``time_scale`` shrinks the minute, as
+    the sandbox can)."""
 
     def __init__(self, per_minute: float, *, time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self.interval = 60.0 / per_minute / time_scale
         self._sleep = sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
 
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            self._sleep(start - now)
+    def wait(self, slots: CallSlots, realm_id: str, kind: str) -> None:
+        pause = slots.reserve(realm_id, kind, self.interval) - time.time()
+        if pause > 0:
+            self._sleep(pause)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class PostingWorker:
         self._multicurrency: dict[str, bool] = {}
         self._run_lock = threading.Lock()
         self._outcomes = Outcomes()
+        self._slots = CallSlots(sessions)
 
     def run(self, *, max_rounds: int | None = None) -> WorkReport:
         """Post until the outbox has nothing claimable left (or ``max_rounds`` claims were processed)."""
@@ -167,6 +169,16 @@ class PostingWorker:
         )
 
     def _claim(self, exclude: set[int]) -> list[Claimed]:
+        """The next few claimable entries of one company, leased to this worker. When another replica took the same
+        candidates a moment earlier, look again rather than stop: there may be more."""
+        for _ in range(CLAIM_ATTEMPTS):
+            candidates, taken = self._try_claim(exclude)
+            if not candidates or taken:
+                return self._load(taken)
+        return []
+
+    def _try_claim(self, exclude: set[int]) -> tuple[dict[int, str], dict[int, bool]]:
+        """(the candidates, those this worker leased with whether each was in doubt)."""
         now = self._clock.now()
         entry = models.JournalEntry
         with self._sessions() as session:
@@ -187,7 +199,7 @@ class PostingWorker:
                 .limit(1)
             ).first()
             if first is None:
-                return []
+                return {}, {}
             team_id, realm_id = first
             candidates = session.execute(
                 select(entry.id, entry.status)
@@ -201,8 +213,8 @@ class PostingWorker:
                 .limit(self.batch_size)
             ).all()
         if not candidates:
-            return []
-        previous = dict(candidates)
+            return {}, {}
+        previous: dict[int, str] = {row.id: row.status for row in candidates}
         lease_until = now + self._lease  # also identifies the rows this claim took
         with self._sessions.begin() as session:
             session.execute(
@@ -223,7 +235,7 @@ class PostingWorker:
                 )
             ).all()
         doubtful = (EntryStatus.UNKNOWN.value, EntryStatus.POSTING.value)
-        return self._load({entry_id: previous[entry_id] in doubtful for entry_id in taken})
+        return previous, {entry_id: previous[entry_id] in doubtful for entry_id in taken}
 
     def _load(self, claimed_ids: dict[int, bool]) -> list[Claimed]:
         if not claimed_ids:
@@ -281,7 +293,7 @@ class PostingWorker:
             if not item.in_doubt:
                 remaining.append(item)
                 continue
-            self.single_pacer.wait()
+            self.single_pacer.wait(self._slots, item.realm_id, "single")
             report.calls += 1
             found = _ours(client.find_journal_entries(item.request.doc_number or ""), item.posting_key)
             if found is not None:
@@ -301,7 +313,7 @@ class PostingWorker:
 
     def _post_batch(self, client: QboClient, items: Sequence[Claimed], report: WorkReport) -> None:
         batch_id = str(uuid.uuid5(BATCH_NAMESPACE, "|".join(item.request_id for item in items)))
-        self.batch_pacer.wait()
+        self.batch_pacer.wait(self._slots, items[0].realm_id, "batch")
         report.calls += 1
         try:
             results = client.batch(
@@ -319,7 +331,7 @@ class PostingWorker:
                 self._item_failed(client, item, result.error if result is not None else None, report)
 
     def _post_one(self, client: QboClient, item: Claimed, report: WorkReport) -> None:
-        self.single_pacer.wait()
+        self.single_pacer.wait(self._slots, item.realm_id, "single")
         report.calls += 1
         try:
             created = client.create_journal_entry(item.request, request_id=item.request_id)

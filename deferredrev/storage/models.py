@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -142,6 +143,18 @@ class AccountMapping(Base):
     revenue_account_name: Mapped[str] = mapped_column(String(1024))
     updated_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QboPacing(Base):
+    """When the next QuickBooks call of a kind may start for a company. QuickBooks' limits are per company, so every
+    replica's posting worker reserves its slots here. Epoch seconds (not a datetime) so the reservation is one
+    portable SQL expression: ``next_at = max(next_at, now) + interval``."""
+
+    __tablename__ = "qbo_pacing"
+
+    realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
 
 
 class Contract(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from deferredrev.sandbox.intuit import Fault, RateLimits
 from deferredrev.sandbox.intuit.ratelimit import RateLimiter
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv
-from deferredrev.services.posting import Pacer
+from deferredrev.services.posting import SINGLE_CALLS_PER_MINUTE, Pacer, PostingWorker, WorkReport
 from deferredrev.storage.models import EntryStatus, JournalEntry
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack
 from tests.e2e.test_preview_posting import click_post, expected_revenue, preview, qbo_entries, revenue_in_qbo, wait_posted
@@ -25,12 +26,12 @@ from tests.e2e.test_preview_posting import click_post, expected_revenue, preview
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def approve_without_posting(stack: Stack) -> int:
+def approve_without_posting(stack: Stack, entries: int = 5) -> int:
     """Approve a preview through the service, without the immediate background run, so a test controls posting."""
     result = stack.server.app.previews.create(TEAM, stack.server.app.previews.default_period().parse("2026-10"),
                                               requested_by=ADMIN, channel_id=CHANNEL)  # fmt: skip
     decision = stack.server.app.previews.approve(result.preview_id, APPROVER, is_admin=False)
-    assert decision.entries == 5, decision
+    assert decision.entries == entries, decision
     return result.preview_id
 
 
@@ -151,3 +152,31 @@ def test_postings_pause_while_expired_and_resume_after_reconnect(ready: Stack) -
     stack.slack.wait_for_dm(ADMIN, contains="Reconnected")
     assert stack.server.app.posting.run().posted == 5
     assert len(qbo_entries(stack)) == 5
+
+
+def test_two_replicas_posting_to_one_company_share_its_rate_limit(ready: Stack) -> None:
+    stack = ready
+    contracts = "contract_id,customer,amount,currency,start_date,end_date\n" + "".join(
+        f"S-{n:04d},Shared customer {n},{2000 + n}.00,USD,2026-10-01,2027-09-30\n" for n in range(120)
+    )
+    import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, text=contracts, actor=ADMIN)
+    scale = 20  # QuickBooks' minute lasts 3 s: each worker alone paces under the limit, two unshared would not
+    stack.intuit.limiter = RateLimiter(RateLimits(time_scale=scale))
+    app = stack.server.app
+    app.gateway.backoff = Backoff(base=0.01, cap=0.1, throttle_delay=0.2, max_wait=5)  # a 429 shows, not hangs
+    replicas = [app.posting, PostingWorker(sessions=app.runtime.sessions, gateway=app.gateway, clock=stack.clock)]
+    for worker in replicas:
+        worker.use_batch = False
+        worker.batch_size = 10  # small claims, so both replicas take turns at the same company
+        worker.single_pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=scale)
+    approve_without_posting(stack, entries=125)
+    reports: list[WorkReport] = []
+    threads = [threading.Thread(target=lambda w=worker: reports.append(w.run())) for worker in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(report.posted > 0 for report in reports) == [True, True]  # both replicas posted
+    assert sum(report.posted for report in reports) == 125
+    assert stack.intuit.requests.count(status=429) == 0
+    assert len({e["DocNumber"] for e in qbo_entries(stack)}) == 125
