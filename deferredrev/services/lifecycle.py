@@ -68,7 +68,7 @@ class ConnectionLifecycle:
             try:
                 # Still due is checked again on the version the refresh leases: another replica may have refreshed
                 # since the list was read.
-                outcome = self._refresher.refresh(team_id, only_if_expiring_before=self._clock.now() + self._margin)
+                outcome = self._refresher.refresh(team_id, only_if_expiring_before=horizon)
             except NotConnectedError as error:
                 expired += error.status == ConnectionStatus.EXPIRED.value
                 continue
