@@ -12,6 +12,7 @@ from flask import Flask
 from slack_bolt import App
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
+from deferredrev.bot.ack_first import AckGate
 from deferredrev.bot.admins import AdminChecker
 from deferredrev.bot.app import build_bolt_app, client_for_team_factory, installation_store
 from deferredrev.bot.deps import BotDeps
@@ -140,8 +141,9 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         kick_posting=kicker.kick,
         environment=settings.qbo_environment.value,
     )
-    bolt = build_bolt_app(settings, deps, runtime.engine, installations) if slack else None
-    web = create_web_app(runtime, bolt=bolt, connections=connections) if bolt is not None else None
+    ack_gate = AckGate()
+    bolt = build_bolt_app(settings, deps, runtime.engine, installations, ack_gate) if slack else None
+    web = create_web_app(runtime, bolt=bolt, ack_gate=ack_gate, connections=connections) if bolt is not None else None
     return Application(
         runtime=runtime,
         http=http,

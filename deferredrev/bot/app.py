@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urljoin
 
@@ -18,6 +17,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
 
+from deferredrev.bot.ack_first import AckFirstExecutor, AckGate
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import register_listeners
@@ -33,13 +33,17 @@ logger = logging.getLogger(__name__)
 
 BOT_SCOPES = ["commands", "chat:write", "im:write", "users:read", "files:read", "files:write"]
 TOKEN_ROTATION_MINUTES = 120  # Bolt's default: refresh a rotating bot token when it has less than 2 hours left
-LISTENER_THREADS = 32  # work after the ack waits on Slack, QBO and the database; it never holds up an ack
+LISTENER_THREADS = 32  # work after the ack waits on Slack, QBO and the database, and for acks in progress
 
 
 def build_bolt_app(
-    settings: Settings, deps: BotDeps, engine: Engine, installations: SQLAlchemyInstallationStore | None
+    settings: Settings,
+    deps: BotDeps,
+    engine: Engine,
+    installations: SQLAlchemyInstallationStore | None,
+    ack_gate: AckGate,
 ) -> App:
-    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
+    executor = AckFirstExecutor(ack_gate, max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
     common: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret or "",
         "request_verification_enabled": bool(settings.slack_signing_secret) or settings.slack_app_token is None,

@@ -7,6 +7,7 @@ from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 
+from deferredrev.bot.ack_first import AckGate
 from deferredrev.runtime import Runtime
 from deferredrev.services.connections import ConnectionService
 from deferredrev.web.qbo_routes import qbo_blueprint
@@ -15,7 +16,13 @@ from deferredrev.web.replay import ReplayGuard
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-def create_web_app(runtime: Runtime, *, bolt: App | None = None, connections: ConnectionService | None = None) -> Flask:
+def create_web_app(
+    runtime: Runtime,
+    *,
+    bolt: App | None = None,
+    ack_gate: AckGate | None = None,
+    connections: ConnectionService | None = None,
+) -> Flask:
     web = Flask("deferredrev.web")
     web.config.update(PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
 
@@ -33,7 +40,7 @@ def create_web_app(runtime: Runtime, *, bolt: App | None = None, connections: Co
         return jsonify(status="ok", database="ok"), 200
 
     if bolt is not None:
-        _slack_routes(web, SlackRequestHandler(bolt), runtime)
+        _slack_routes(web, SlackRequestHandler(bolt), runtime, ack_gate or AckGate())
 
     if connections is not None:
         web.register_blueprint(qbo_blueprint(connections, secure_cookies=True))
@@ -48,19 +55,15 @@ def create_web_app(runtime: Runtime, *, bolt: App | None = None, connections: Co
     return web
 
 
-def _slack_routes(web: Flask, handler: SlackRequestHandler, runtime: Runtime) -> None:
+def _slack_routes(web: Flask, handler: SlackRequestHandler, runtime: Runtime, ack_gate: AckGate) -> None:
     settings = runtime.settings
     if settings.slack_signing_secret:  # without one (Socket Mode) Slack's requests arrive over the socket instead
         replays = ReplayGuard(settings.slack_signing_secret)
 
         @web.post("/slack/events")
         def slack_events() -> Response | tuple[Response, int]:
-            body, timestamp = request.get_data(), request.headers.get("X-Slack-Request-Timestamp")
-            if not _plausibly_signed(timestamp, body):
-                return jsonify(error="invalid request"), 401
-            if not replays.first_time(body, timestamp, request.headers.get("X-Slack-Signature")):
-                return jsonify(error="replayed request"), 401
-            return handler.handle(request)
+            with ack_gate.acknowledging():  # follow-ups of earlier requests wait until this one is answered
+                return _answer_slack(handler, replays)
 
     if settings.multi_workspace:
 
@@ -74,6 +77,15 @@ def _slack_routes(web: Flask, handler: SlackRequestHandler, runtime: Runtime) ->
             response.headers["Cache-Control"] = "no-store"
             response.headers["Referrer-Policy"] = "no-referrer"
             return response
+
+
+def _answer_slack(handler: SlackRequestHandler, replays: ReplayGuard) -> Response | tuple[Response, int]:
+    body, timestamp = request.get_data(), request.headers.get("X-Slack-Request-Timestamp")
+    if not _plausibly_signed(timestamp, body):
+        return jsonify(error="invalid request"), 401
+    if not replays.first_time(body, timestamp, request.headers.get("X-Slack-Signature")):
+        return jsonify(error="replayed request"), 401
+    return handler.handle(request)
 
 
 def _plausibly_signed(timestamp: str | None, body: bytes) -> bool:

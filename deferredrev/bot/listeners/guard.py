@@ -5,7 +5,8 @@
   and polls for the ack every 10 ms, which costs every request 10 ms and a thread hand-off). So a listener only
   does, before returning, what belongs in the acknowledgement: an answer built from our database, options,
   modal validation. Everything that talks to Slack or QuickBooks goes to ``later``, or the listener is registered
-  with ``after_ack=True`` and runs entirely after the ack.
+  with ``after_ack=True`` and runs entirely after the ack. That work goes to the listener pool, which starts it
+  when acknowledging is quiet (``deferredrev/bot/ack_first.py``).
 * **Failures to one place.** An exception, before or after the ack, goes to ``on_error`` (the function also
   registered with ``@app.error``); before the ack, Slack gets an empty ack rather than waiting out its 3 seconds.
 * **Dependencies.** Listeners that take ``deps`` get :class:`~deferredrev.bot.deps.BotDeps`; ``later`` gets a
