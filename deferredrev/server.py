@@ -4,6 +4,7 @@ QuickBooks pages and health checks."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -91,6 +92,14 @@ def connect_socket_mode(app: Application) -> Any:
     return handler
 
 
+def freeze_startup_objects() -> None:
+    """Take what startup built (modules, the app, its clients: nearly every object the process will ever hold) out of
+    the cyclic garbage collector's sight. A full collection otherwise walks all of it and pauses every thread for
+    ~50 ms, which lands on whatever acks are in flight; after this it walks only what requests created since."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_server(settings: Settings) -> int:
     runtime = build_runtime(settings, migrate=settings.database_url.startswith("sqlite"))
     configure_logging(runtime.secrets)
@@ -101,6 +110,7 @@ def run_server(settings: Settings) -> int:
     scheduler = start_scheduler(background_jobs(app))
     server = create_server(app.web, host="0.0.0.0", port=settings.port, threads=HTTP_THREADS, ident="deferredrev")
     logger.info("serving HTTP on port %s", server.effective_port)
+    freeze_startup_objects()
     try:
         server.run()
     except KeyboardInterrupt:
