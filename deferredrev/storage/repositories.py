@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Dialect, Engine, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from deferredrev.settings import Plan
@@ -96,30 +99,64 @@ _STATUS_COLUMNS: dict[str, tuple[InstrumentedAttribute[Any], ...]] = {
         AccountMapping.updated_at,
     ),
 }
-STATUS_QUERY = (
-    select(*(column.label(f"{part}.{column.key}") for part, columns in _STATUS_COLUMNS.items() for column in columns))
-    .select_from(Workspace)
-    .outerjoin(QboConnection, QboConnection.team_id == Workspace.team_id)
-    .outerjoin(AccountMapping, AccountMapping.team_id == Workspace.team_id)
-    .where(Workspace.team_id == bindparam("team_id"))
-)
+_STATUS_FIELDS = [(part, column) for part, columns in _STATUS_COLUMNS.items() for column in columns]
+
+
+def _status_select(*selected: Any) -> Select[Any]:
+    return (
+        select(*selected)
+        .select_from(Workspace)
+        .outerjoin(QboConnection, QboConnection.team_id == Workspace.team_id)
+        .outerjoin(AccountMapping, AccountMapping.team_id == Workspace.team_id)
+        .where(Workspace.team_id == bindparam("team_id"))
+    )
+
+
+STATUS_QUERY = _status_select(*(column.label(f"{part}.{column.key}") for part, column in _STATUS_FIELDS))
+# SQLite's driver lets go of Python's interpreter lock around reading each column's type, and every hand-off costs
+# a context switch when request threads are busy: the row comes back as one JSON array instead, decoded by the
+# columns' own result processors (JSON carries SQLite's stored values, text, integers, reals and NULL, unchanged).
+STATUS_QUERY_ONE_VALUE = _status_select(func.json_array(*(column for _, column in _STATUS_FIELDS)))
 
 
 def status_rows(engine: Engine, team_id: str) -> StatusRows | None:
     """One query on a pooled connection, without an ORM session: ``/deferredrev status`` is answered inside Slack's
     acknowledgement, where three ORM sessions cost several times Bolt's own work. None for an unknown workspace."""
-    with engine.connect() as db:
-        row = db.execute(STATUS_QUERY, {"team_id": team_id}).one_or_none()
-    if row is None:
+    values = _status_values_sqlite(engine, team_id) if engine.dialect.name == "sqlite" else _status_values(engine, team_id)
+    if values is None:
         return None
-    values = row._asdict()
-    parts = {
-        part: SimpleNamespace(**{column.key: values[f"{part}.{column.key}"] for column in columns})
-        for part, columns in _STATUS_COLUMNS.items()
-    }
+    parts: dict[str, dict[str, Any]] = {part: {} for part in _STATUS_COLUMNS}
+    for (part, column), value in zip(_STATUS_FIELDS, values, strict=True):
+        parts[part][column.key] = value
     # realm_id is NOT NULL in both tables: None means the outer join found no row.
     return StatusRows(
-        workspace=parts["workspace"],
-        connection=parts["connection"] if parts["connection"].realm_id is not None else None,
-        mapping=parts["mapping"] if parts["mapping"].realm_id is not None else None,
+        workspace=SimpleNamespace(**parts["workspace"]),
+        connection=SimpleNamespace(**parts["connection"]) if parts["connection"]["realm_id"] is not None else None,
+        mapping=SimpleNamespace(**parts["mapping"]) if parts["mapping"]["realm_id"] is not None else None,
     )
+
+
+def _status_values(engine: Engine, team_id: str) -> Sequence[Any] | None:
+    with engine.connect() as db:
+        return db.execute(STATUS_QUERY, {"team_id": team_id}).one_or_none()
+
+
+def _status_values_sqlite(engine: Engine, team_id: str) -> list[Any] | None:
+    sql, processors = _sqlite_status_plan(engine.dialect)
+    connection = engine.raw_connection()  # pooled as usual; only SQLAlchemy's execution layer is skipped
+    try:
+        found = connection.cursor().execute(sql, (team_id,)).fetchone()
+    finally:
+        connection.close()
+    if found is None:
+        return None
+    stored = json.loads(found[0])
+    return [value if process is None else process(value) for process, value in zip(processors, stored, strict=True)]
+
+
+@functools.lru_cache(maxsize=4)
+def _sqlite_status_plan(dialect: Dialect) -> tuple[str, list[Callable[[Any], Any] | None]]:
+    """The status query's SQL for SQLite's driver, and each column's result processor."""
+    sql = str(STATUS_QUERY_ONE_VALUE.compile(dialect=dialect))
+    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for _, column in _STATUS_FIELDS]
+    return sql, processors

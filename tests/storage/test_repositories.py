@@ -9,7 +9,7 @@ from deferredrev.services.mappings import mapping_view
 from deferredrev.services.workspaces import settings_view
 from deferredrev.settings import Plan
 from deferredrev.storage.models import AccountMapping, QboConnection, Workspace
-from deferredrev.storage.repositories import STATUS_QUERY, get_or_create_workspace, status_rows
+from deferredrev.storage.repositories import STATUS_QUERY, STATUS_QUERY_ONE_VALUE, get_or_create_workspace, status_rows
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def add_connection_and_mapping(sessions, team: str) -> None:  # type: ignore[no-
             QboConnection(
                 team_id=team,
                 realm_id="9130",
-                company_name="Acme & Sons",
+                company_name='Acme & Sons "Ünïcode" \\ Ltd',  # quotes, a backslash and accents survive the read
                 status="expired",
                 status_reason="refresh token expired",
                 access_token=b"ciphertext",
@@ -46,7 +46,7 @@ def add_connection_and_mapping(sessions, team: str) -> None:  # type: ignore[no-
                 team_id=team,
                 realm_id="9130",
                 deferred_revenue_account_id="35",
-                deferred_revenue_account_name="Deferred Revenue",
+                deferred_revenue_account_name="Deferred Revenue:EMEA 🌍",
                 revenue_account_id="79",
                 revenue_account_name="Subscription Revenue",
                 updated_by="U0ADMIN01",
@@ -86,7 +86,10 @@ def test_rows_give_the_same_views_as_the_models(engine: Engine, sessions) -> Non
     assert settings_view(rows.workspace).cutover_date == date(2026, 1, 1)
 
 
-def test_status_never_reads_token_columns() -> None:
+def test_status_never_reads_token_columns(engine: Engine) -> None:
     selected = {column.name.split(".")[-1] for column in STATUS_QUERY.selected_columns}
     assert not selected & {"access_token", "refresh_token"}
     assert "status" in selected
+    packed = str(STATUS_QUERY_ONE_VALUE.compile(dialect=engine.dialect))  # what SQLite is asked instead
+    assert "json_array(" in packed and "qbo_connections.status" in packed
+    assert "access_token" not in packed and "refresh_token" not in packed
