@@ -93,12 +93,13 @@ class MappingError(Exception):
 
 class ChartCache:
     """Charts of accounts by realm, for ``ttl``. Loads are single-flight per realm: the preload when the mappings
-    modal opens and the first keystroke's type-ahead wait for one another instead of both reading QuickBooks."""
+    modal opens and the first keystroke's type-ahead wait for one another instead of both reading QuickBooks. Each
+    cached chart also keeps, per role, the accounts that role may use, ready to match (see :func:`role_choices`)."""
 
     def __init__(self, clock: Clock, ttl: timedelta = CHART_TTL) -> None:
         self._clock = clock
         self._ttl = ttl
-        self._charts: dict[str, tuple[datetime, list[Account]]] = {}
+        self._charts: dict[str, tuple[datetime, list[Account], dict[Role, list[Choice]]]] = {}
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
 
@@ -115,19 +116,36 @@ class ChartCache:
             return accounts
 
     def get(self, realm_id: str) -> list[Account] | None:
-        with self._lock:
-            cached = self._charts.get(realm_id)
-        if cached is None or cached[0] + self._ttl < self._clock.now():
+        cached = self._current(realm_id)
+        return None if cached is None else cached[1]
+
+    def choices(self, realm_id: str, role: Role) -> list[Choice] | None:
+        """The cached chart's accounts for ``role``, prepared once per chart (None when no chart is cached)."""
+        cached = self._current(realm_id)
+        if cached is None:
             return None
-        return cached[1]
+        _, accounts, by_role = cached
+        prepared = by_role.get(role)
+        if prepared is None:
+            prepared = role_choices(accounts, role)  # two first keystrokes may both prepare it: same result
+            with self._lock:
+                by_role[role] = prepared
+        return prepared
 
     def put(self, realm_id: str, accounts: list[Account]) -> None:
         with self._lock:
-            self._charts[realm_id] = (self._clock.now(), accounts)
+            self._charts[realm_id] = (self._clock.now(), accounts, {})
 
     def drop(self, realm_id: str) -> None:
         with self._lock:
             self._charts.pop(realm_id, None)
+
+    def _current(self, realm_id: str) -> tuple[datetime, list[Account], dict[Role, list[Choice]]] | None:
+        with self._lock:
+            cached = self._charts.get(realm_id)
+        if cached is None or cached[0] + self._ttl < self._clock.now():
+            return None
+        return cached
 
 
 def option_text(account: Account) -> str:
@@ -135,23 +153,36 @@ def option_text(account: Account) -> str:
     return label if len(label) <= OPTION_TEXT_LIMIT else label[: OPTION_TEXT_LIMIT - 1] + "…"
 
 
+Choice = tuple[str, AccountOption]  # the account's full name, case-folded for matching, and its option
+
+
+def role_choices(accounts: list[Account], role: Role) -> list[Choice]:
+    """The active accounts of the role's types, in chart order, each ready to match and to show."""
+    return [
+        ((account.fully_qualified_name or account.name).casefold(), AccountOption(account.id, option_text(account)))
+        for account in accounts
+        if account.active and account.account_type in role.allowed_types
+    ]
+
+
 def search(accounts: list[Account], role: Role, typed: str, limit: int = MAX_OPTIONS) -> list[AccountOption]:
     """Accounts of the role's types whose name contains what was typed, prefix matches first, each group in chart
     order (the cache keeps the chart sorted by name, so a keystroke costs one pass and no sort)."""
+    return search_choices(role_choices(accounts, role), typed, limit)
+
+
+def search_choices(choices: list[Choice], typed: str, limit: int = MAX_OPTIONS) -> list[AccountOption]:
     needle = typed.strip().casefold()
-    prefix: list[Account] = []
-    inside: list[Account] = []
-    for account in accounts:
-        if not account.active or account.account_type not in role.allowed_types:
-            continue
-        name = (account.fully_qualified_name or account.name).casefold()
+    prefix: list[AccountOption] = []
+    inside: list[AccountOption] = []
+    for name, option in choices:
         if name.startswith(needle):
-            prefix.append(account)
+            prefix.append(option)
             if len(prefix) >= limit:
                 break
         elif needle in name and len(inside) < limit:
-            inside.append(account)
-    return [AccountOption(a.id, option_text(a)) for a in (prefix + inside)[:limit]]
+            inside.append(option)
+    return (prefix + inside)[:limit]
 
 
 def by_name(accounts: list[Account]) -> list[Account]:
@@ -186,8 +217,10 @@ class MappingService:
         if known is None or known[0] < now:
             known = (now + REALM_TTL_SECONDS, self._connected_realm(team_id))
             self._realms[team_id] = known
-        cached = self._cache.get(known[1])
-        return search(cached if cached is not None else self.chart(team_id), role, typed)
+        choices = self._cache.choices(known[1], role)
+        if choices is None:
+            choices = role_choices(self.chart(team_id), role)
+        return search_choices(choices, typed)
 
     def save(self, team_id: str, *, deferred_revenue_id: str, revenue_id: str, user_id: str) -> Mapping:
         realm_id = self._connected_realm(team_id)

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from deferredrev.clock import ManualClock
 from deferredrev.qbo.models import Account
-from deferredrev.services.mappings import ChartCache
+from deferredrev.services.mappings import ChartCache, Role, search, search_choices
+from tests.services.test_mappings_search import CHART as SEARCH_CHART
 from tests.services.test_mappings_search import account
 
 CHART = [account("1", "Deferred Revenue", "Other Current Liability")]
@@ -51,3 +52,22 @@ def test_fresh_and_expired_loads_read_again() -> None:
     cache.load("R1", loader)
     assert calls == ["read", "read", "read"]
     assert cache.load("R2", loader) == CHART and len(calls) == 4
+
+
+def test_each_cached_chart_prepares_a_roles_choices_once() -> None:
+    clock = ManualClock(datetime(2026, 11, 25, tzinfo=UTC))
+    cache = ChartCache(clock, ttl=timedelta(minutes=10))
+    assert cache.choices("R1", Role.REVENUE) is None  # nothing cached: the caller loads the chart
+    cache.put("R1", SEARCH_CHART)
+    revenue = cache.choices("R1", Role.REVENUE)
+    assert revenue is not None and cache.choices("R1", Role.REVENUE) is revenue  # prepared once, then reused
+    assert [o.account_id for o in search_choices(revenue, "")] == [
+        o.account_id for o in search(SEARCH_CHART, Role.REVENUE, "")
+    ]
+    assert {option.account_id for _, option in revenue} == {"5", "6", "7", "10"}  # active accounts of the role's types
+    deferred = cache.choices("R1", Role.DEFERRED_REVENUE)
+    assert deferred is not None and {option.account_id for _, option in deferred} == {"1", "2", "3"}
+    cache.put("R1", CHART)  # a new chart brings new choices
+    assert [option.account_id for _, option in cache.choices("R1", Role.DEFERRED_REVENUE) or []] == ["1"]
+    clock.advance(timedelta(minutes=11))
+    assert cache.choices("R1", Role.DEFERRED_REVENUE) is None  # expired with its chart
