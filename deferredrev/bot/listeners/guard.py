@@ -67,13 +67,15 @@ class GuardedApp:
         return self._wrap(self._app.command(command), after_ack)
 
     def action(self, action_id: str, *, after_ack: bool = False) -> Callable[[Listener], None]:
-        return self._wrap(self._app.action(action_id), after_ack)
+        # Block actions only: Bolt tries every listener in turn, and a bare action_id would also be checked against
+        # legacy attachment, dialog and workflow-step payloads for each of them.
+        return self._wrap(self._app.action({"type": "block_actions", "action_id": action_id}), after_ack)
 
     def view(self, callback_id: str) -> Callable[[Listener], None]:
         return self._wrap(self._app.view(callback_id), after_ack=False)  # answers (errors, close) are the ack
 
     def options(self, action_id: str) -> Callable[[Listener], None]:
-        return self._wrap(self._app.options(action_id), after_ack=False)  # the options are the ack
+        return self._wrap(self._app.options({"action_id": action_id}), after_ack=False)  # block suggestions; the ack
 
     def event(self, event_type: str) -> Callable[[Listener], None]:
         return self._wrap(self._app.event(event_type), after_ack=True)  # Slack wants only the 200
