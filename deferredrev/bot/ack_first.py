@@ -6,7 +6,8 @@ lock, so under a burst (a channel clicking the same button) the follow-ups of th
 of the last ones. Here a follow-up starts once acknowledging has been quiet for ``quiet`` seconds (no request being
 acknowledged, none begun in that time: a burst's requests reach us one by one), or once it has waited
 ``max_deferral`` seconds, so a steady stream of requests cannot hold it back for longer than that. Nothing waits
-when the app is quiet, and a follow-up that has started is never interrupted.
+when the app is quiet, and a follow-up that has started is never interrupted. Acks are counted at the HTTP endpoint
+(``deferredrev/web/app.py``); over Socket Mode nothing is counted and follow-ups start at once, as before.
 """
 
 from __future__ import annotations
