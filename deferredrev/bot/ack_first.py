@@ -68,6 +68,8 @@ class AckGate:
     def wait_for_quiet(self, since: float) -> None:
         """Return once acknowledging has been quiet for ``quiet`` seconds, or ``max_deferral`` after ``since``."""
         deadline = since + self.max_deferral
+        if self.quiet_in(self.clock()) == 0:
+            return  # the usual case when the app is not busy: no lock taken
         with self._changed:
             while (now := self.clock()) < deadline and self.quiet_in(now) > 0:
                 if not self._watching:
