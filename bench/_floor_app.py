@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 
@@ -37,7 +37,13 @@ FIXED_OPTIONS = [
 LISTENER_THREADS = 32  # as deferredrev.bot.app.LISTENER_THREADS
 
 
-def build_floor_app(signing_secret: str, bot_token: str, api_url: str) -> Flask:
+ANSWERED_ACTION = "disconnect_cancel"
+ANSWER = "Still connected; nothing changed."
+
+
+def build_floor_app(signing_secret: str, bot_token: str, api_url: str, answer: bool = False) -> Flask:
+    """The floor; with ``answer``, ANSWERED_ACTION also answers through response_url after acking, the way a Bolt
+    app usually does (ack, then respond, in the same listener on Bolt's pool)."""
     bolt = App(
         client=WebClient(token=bot_token, base_url=api_url),
         signing_secret=signing_secret,
@@ -48,12 +54,16 @@ def build_floor_app(signing_secret: str, bot_token: str, api_url: str) -> Flask:
     def just_ack(ack: Ack) -> None:
         ack()
 
+    def ack_and_answer(ack: Ack, respond: Respond) -> None:
+        ack()
+        respond(text=ANSWER, response_type="ephemeral", replace_original=True)
+
     def fixed_options(ack: Ack) -> None:
         ack(options=FIXED_OPTIONS)
 
     bolt.command(COMMAND)(just_ack)
     for action_id in ACTION_IDS:
-        bolt.action(action_id)(just_ack)
+        bolt.action(action_id)(ack_and_answer if answer and action_id == ANSWERED_ACTION else just_ack)
     for action_id in OPTIONS_IDS:
         bolt.options(action_id)(fixed_options)
 
@@ -77,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--answer", action="store_true", help=f"{ANSWERED_ACTION} also answers via response_url")
     args = parser.parse_args(argv)
-    web = build_floor_app(os.environ["SLACK_SIGNING_SECRET"], os.environ["SLACK_BOT_TOKEN"], os.environ["SLACK_API_URL"])
+    web = build_floor_app(
+        os.environ["SLACK_SIGNING_SECRET"], os.environ["SLACK_BOT_TOKEN"], os.environ["SLACK_API_URL"], args.answer
+    )
     server = create_server(web, host="0.0.0.0", port=args.port, threads=args.threads, ident="floor")
     signal.signal(signal.SIGTERM, lambda signum, frame: server.close())
     try:

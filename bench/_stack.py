@@ -88,6 +88,11 @@ class ServerProcess:
     def events_url(self) -> str:
         return f"{self.url}/slack/events"
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system, all threads), from /proc/<pid>/stat."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kb(self) -> dict[str, int]:
         """VmRSS, VmHWM (peak) and Threads from /proc/<pid>/status."""
         wanted = {"VmRSS", "VmHWM", "Threads"}
@@ -152,10 +157,11 @@ def start_service(env: dict[str, str], port: int, log: Path) -> ServerProcess:
     return start_process("deferredrev serve", [str(deferredrev_script()), "serve"], env, port, log)
 
 
-def start_floor(env: dict[str, str], port: int, log: Path) -> ServerProcess:
-    """The bare Bolt app (``bench/_floor_app.py``) with the same waitress settings as ``run_server``."""
+def start_floor(env: dict[str, str], port: int, log: Path, answer: bool = False) -> ServerProcess:
+    """The bare Bolt app (``bench/_floor_app.py``) with the same waitress settings as ``run_server``; with ``answer``
+    its disconnect_cancel button also answers through response_url, as ours does."""
     command = [sys.executable, "-m", "bench._floor_app", "--port", str(port), "--threads", str(HTTP_THREADS)]
-    return start_process("floor", command, env, port, log)
+    return start_process("floor", command + (["--answer"] if answer else []), env, port, log)
 
 
 # ---- our service against both sandboxes -----------------------------------------------------------------------------
@@ -223,9 +229,10 @@ def running_stack(workdir: Path, slack: SlackSandbox) -> Iterator[Stack]:
 
 
 @contextmanager
-def running_floor(workdir: Path, slack: SlackSandbox) -> Iterator[ServerProcess]:
+def running_floor(workdir: Path, slack: SlackSandbox, answer: bool = False) -> Iterator[ServerProcess]:
     port = free_port()
-    server = start_floor(slack_env(slack, port), port, workdir / "floor.log")
+    log = workdir / ("floor-answering.log" if answer else "floor.log")
+    server = start_floor(slack_env(slack, port), port, log, answer)
     try:
         yield server
     finally:

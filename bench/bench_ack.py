@@ -24,13 +24,19 @@ longer than the 1 s our answers may wait for acks and shows steady state); *burs
 at the same instant every ``--burst-gap`` seconds (50 signed requests at once, then quiet, as when a channel acts
 on the same message); *paced*, requests due at ``--rate`` per second. Floor and ours alternate kind by kind. After
 each of our phases the bench waits until every response_url answer has reached the sandbox ("drain": seconds
-after the last ack), so one phase's background work doesn't leak into the next.
+after the last ack), so one phase's background work doesn't leak into the next. ``cpu`` is the server process's
+CPU time (all threads, follow-ups included) per request over the phase, read from /proc.
+
+The button answered through response_url makes two HTTP requests per click where the floor makes one, so it is also
+measured against a second bare Bolt app whose same button acks and then answers the same way (Bolt's ``respond``
+in the listener, on Bolt's pool): what that answer costs any Bolt app on this machine.
 Target: our p99 within 1.5x of the floor and far under Slack's 3 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -78,7 +84,7 @@ FAR_UNDER_SLACK_MS = 300.0  # a tenth of Slack's limit
 DEFAULT_RATE = 100.0  # requests/s for the paced load
 BURST_GAP_S = 0.25  # between bursts of ``concurrency`` requests sent at once
 DRAIN_PAUSE_S = 1.0  # between warm-up and measurement, for the warm-up's answers through response_url
-SERVERS = ("floor", "ours")  # measured in this order for each kind and load
+ANSWERING_FLOOR = "floor_answering"  # the floor whose disconnect_cancel also answers through response_url
 
 
 @dataclass(frozen=True)
@@ -307,46 +313,63 @@ def run(
     burst_gap: float | None = BURST_GAP_S,
 ) -> list[Result]:
     """One row per kind and load (saturated; bursts every ``burst_gap`` s and paced at ``rate``/s unless None):
-    ours, the floor, the ratios."""
+    ours, the floor, the ratios; for a kind answered through response_url, also the floor answering the same way."""
     loads = [SATURATED]
     loads += [Load("burst", gap=burst_gap)] if burst_gap else []
     loads += [Load("paced", rate=rate)] if rate else []
     results = []
     slack, _ = slack_sandbox()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp, running_stack(Path(tmp), slack) as stack:
+        with contextlib.ExitStack() as running:
+            tmp = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="bench-ack-")))
+            stack = running.enter_context(running_stack(tmp, slack))
             fixtures = prepare(stack)
+            servers = {
+                "ours": stack.server,
+                "floor": running.enter_context(running_floor(tmp, slack)),
+            }
+            if any(kind in ANSWERED_LATER for kind in kinds):
+                servers[ANSWERING_FLOOR] = running.enter_context(running_floor(tmp, slack, answer=True))
             # Built up front: the sandbox's message lists grow with every answer, which would slow building later.
             sizes = [requests * how.scale for how in loads]
             count = warmup + sum(sizes)
-            bodies = {(server, kind): build_bodies(slack, fixtures, kind, count) for server in SERVERS for kind in kinds}
-            with running_floor(Path(tmp), slack) as floor:
-                urls = {"ours": stack.server.events_url, "floor": floor.events_url}
-                for kind in kinds:
-                    for number, how in enumerate(loads):
-                        row: Result = {
-                            "kind": kind,
-                            "label": LABELS[kind],
-                            "load": how.name,
-                            "load_label": how.label,
-                            "concurrency": concurrency,
-                            "threads": HTTP_THREADS,
-                        }
-                        for server in SERVERS:
-                            sent = bodies[(server, kind)]
-                            warm = sent[:warmup] if number == 0 else []  # warm-up only before the first load
-                            done = warmup + sum(sizes[: number + 1])
-                            row[server] = measure(urls[server], warm, sent[done - sizes[number] : done], concurrency, how)
-                        answered_later = kind in ANSWERED_LATER
-                        row["ours"]["drain_s"] = (
-                            wait_for_answers(slack, bodies[("ours", kind)][:done]) if answered_later else 0.0
-                        )
-                        row["ratio_p99"] = row["ours"]["p99_ms"] / row["floor"]["p99_ms"]
-                        row["ratio_p50"] = row["ours"]["p50_ms"] / row["floor"]["p50_ms"]
-                        results.append(row)
+            bodies = {
+                (server, kind): build_bodies(slack, fixtures, kind, count) for kind in kinds for server in servers_for(kind)
+            }
+            for kind in kinds:
+                for number, how in enumerate(loads):
+                    row: Result = {
+                        "kind": kind,
+                        "label": LABELS[kind],
+                        "load": how.name,
+                        "load_label": how.label,
+                        "concurrency": concurrency,
+                        "threads": HTTP_THREADS,
+                    }
+                    done = warmup + sum(sizes[: number + 1])
+                    for name in servers_for(kind):
+                        sent = bodies[(name, kind)]
+                        warm = sent[:warmup] if number == 0 else []  # warm-up only before the first load
+                        measured = sent[done - sizes[number] : done]
+                        cpu_before = servers[name].cpu_seconds()
+                        row[name] = measure(servers[name].events_url, warm, measured, concurrency, how)
+                        answered = kind in ANSWERED_LATER and name != "floor"
+                        row[name]["drain_s"] = wait_for_answers(slack, sent[:done]) if answered else 0.0
+                        used = servers[name].cpu_seconds() - cpu_before
+                        row[name]["cpu_ms"] = used * 1000 / (len(warm) + len(measured))
+                    row["ratio_p99"] = row["ours"]["p99_ms"] / row["floor"]["p99_ms"]
+                    row["ratio_p50"] = row["ours"]["p50_ms"] / row["floor"]["p50_ms"]
+                    if ANSWERING_FLOOR in row:
+                        row["ratio_answering_p99"] = row["ours"]["p99_ms"] / row[ANSWERING_FLOOR]["p99_ms"]
+                    results.append(row)
     finally:
         slack.stop()
     return results
+
+
+def servers_for(kind: str) -> tuple[str, ...]:
+    """Measured in this order for each kind and load."""
+    return ("floor", ANSWERING_FLOOR, "ours") if kind in ANSWERED_LATER else ("floor", "ours")
 
 
 def print_table(results: list[Result]) -> None:
@@ -358,17 +381,18 @@ def print_table(results: list[Result]) -> None:
         f"signed requests per kind and server when saturated, {results[-1]['ours']['requests']} for the other loads, "
         f"{first['concurrency']} concurrent keep-alive clients;"
     )
-    print(f"both servers in their own process with waitress threads={first['threads']}")
+    print(f"each server in its own process with waitress threads={first['threads']}")
     print(
         f"{'kind':<32} {'load':<18} {'ours p50':>8} {'ours p99':>8} {'floor p50':>9} {'floor p99':>9} {'ratio p99':>9} "
-        f"{'ours rps':>8} {'floor rps':>9} {'ours max':>8} {'fail':>4} {'drain s':>7}"
+        f"{'ours rps':>8} {'floor rps':>9} {'ours max':>8} {'fail':>4} {'drain s':>7} {'ours cpu':>8} {'floor cpu':>9}"
     )
     for r in results:
         ours, floor = r["ours"], r["floor"]
+        failures = sum(r[name]["failures"] for name in servers_for(r["kind"]))
         print(
             f"{r['label']:<32} {r['load_label']:<18} {ours['p50_ms']:>8.1f} {ours['p99_ms']:>8.1f} {floor['p50_ms']:>9.1f} "
             f"{floor['p99_ms']:>9.1f} {r['ratio_p99']:>8.2f}x {ours['rps']:>8.0f} {floor['rps']:>9.0f} "
-            f"{ours['max_ms']:>8.1f} {ours['failures'] + floor['failures']:>4} {ours['drain_s']:>7.2f}"
+            f"{ours['max_ms']:>8.1f} {failures:>4} {ours['drain_s']:>7.2f} {ours['cpu_ms']:>8.2f} {floor['cpu_ms']:>9.2f}"
         )
     for load_name in dict.fromkeys(r["load"] for r in results):
         rows = [r for r in results if r["load"] == load_name]
@@ -384,7 +408,29 @@ def print_table(results: list[Result]) -> None:
     print("  compares capacity (rps) more than speed; burst = all clients send at the same instant, i.e. 50")
     print("  signed requests at once, every few hundred ms; paced = requests due at a fixed rate; burst and paced")
     print("  requests are timed from when they were due; drain = s after the last ack until every response_url")
-    print("  answer had reached the sandbox Slack")
+    print("  answer had reached the sandbox Slack; cpu = ms of the server process's CPU per request (all threads,")
+    print("  follow-ups included)")
+    answering = [r for r in results if ANSWERING_FLOOR in r]
+    if answering:
+        print_answering_table(answering)
+
+
+def print_answering_table(rows: list[Result]) -> None:
+    """The same button against a bare Bolt app that also answers it through response_url (ack, then respond, in
+    one listener on Bolt's pool): what the second request per click costs any Bolt app."""
+    print()
+    print("a button answered through response_url, against a bare Bolt app that acks it and then answers it the same way")
+    print(
+        f"{'kind':<32} {'load':<18} {'ours p50':>8} {'ours p99':>8} {'bolt p50':>8} {'bolt p99':>8} {'ratio p99':>9} "
+        f"{'ours rps':>8} {'bolt rps':>8} {'drain s':>7} {'bolt drain':>10} {'ours cpu':>8} {'bolt cpu':>8}"
+    )
+    for r in rows:
+        ours, bolt = r["ours"], r[ANSWERING_FLOOR]
+        print(
+            f"{r['label']:<32} {r['load_label']:<18} {ours['p50_ms']:>8.1f} {ours['p99_ms']:>8.1f} {bolt['p50_ms']:>8.1f} "
+            f"{bolt['p99_ms']:>8.1f} {r['ratio_answering_p99']:>8.2f}x {ours['rps']:>8.0f} {bolt['rps']:>8.0f} "
+            f"{ours['drain_s']:>7.2f} {bolt['drain_s']:>10.2f} {ours['cpu_ms']:>8.2f} {bolt['cpu_ms']:>8.2f}"
+        )
 
 
 def quiet_waitress() -> None:

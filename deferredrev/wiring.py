@@ -18,6 +18,7 @@ from deferredrev.bot.app import build_bolt_app, client_for_team_factory, install
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.notifier import SlackNotifier
 from deferredrev.bot.preview_messages import PreviewMessages
+from deferredrev.bot.response_url import ResponseUrlPoster
 from deferredrev.qbo.oauth import IntuitEndpoints, IntuitOAuth
 from deferredrev.runtime import Runtime
 from deferredrev.services.connections import ConnectionService
@@ -53,10 +54,12 @@ class Application:
     kicker: BackgroundKicker
     bolt: App | None
     web: Flask | None
+    answers: ResponseUrlPoster
 
     def close(self) -> None:
         self.kicker.wait()
         self.http.close()
+        self.answers.close()
 
 
 def intuit_endpoints(settings: Settings) -> IntuitEndpoints:
@@ -142,7 +145,8 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         environment=settings.qbo_environment.value,
     )
     ack_gate = AckGate()
-    bolt = build_bolt_app(settings, deps, runtime.engine, installations, ack_gate) if slack else None
+    answers = ResponseUrlPoster()
+    bolt = build_bolt_app(settings, deps, runtime.engine, installations, ack_gate, answers) if slack else None
     web = create_web_app(runtime, bolt=bolt, ack_gate=ack_gate, connections=connections) if bolt is not None else None
     return Application(
         runtime=runtime,
@@ -158,6 +162,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         previews=previews,
         posting=posting,
         kicker=kicker,
+        answers=answers,
         bolt=bolt,
         web=web,
     )

@@ -77,17 +77,29 @@ class AckGate:
                     break
                 self._changed.wait(deadline - now)
             else:
+                if not self._watching:
+                    self._changed.notify()  # leaving unwatched: another waiting follow-up takes over the watch
                 return
+        quiet = False
         try:
-            self._watch(deadline)
+            quiet = self._watch(deadline)
         finally:
             with self._changed:
                 self._watching = False
-                self._changed.notify_all()
+                # Quiet: every waiting follow-up may start. Otherwise this one's deadline came first and one other
+                # follow-up is woken to watch in its place: waking them all would cost the acks a context switch each.
+                if quiet:
+                    self._changed.notify_all()
+                else:
+                    self._changed.notify()
 
-    def _watch(self, deadline: float) -> None:
-        while (now := self.clock()) < deadline and (pause := self.quiet_in(now)) > 0:
+    def _watch(self, deadline: float) -> bool:
+        """Sleep until acknowledging is quiet (True) or ``deadline`` (False)."""
+        while (now := self.clock()) < deadline:
+            if (pause := self.quiet_in(now)) == 0:
+                return True
             self._sleep(min(pause, deadline - now))
+        return self.quiet_in(self.clock()) == 0
 
 
 class _Acknowledging:

@@ -23,6 +23,7 @@ from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import register_listeners
 from deferredrev.bot.listeners.replies import user_id_of
 from deferredrev.bot.notifier import ClientForTeam
+from deferredrev.bot.response_url import ResponseUrlPoster
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.qbo_access import ConnectionExpiredError, NotConnectedError
 from deferredrev.settings import Settings
@@ -42,6 +43,7 @@ def build_bolt_app(
     engine: Engine,
     installations: SQLAlchemyInstallationStore | None,
     ack_gate: AckGate,
+    answers: ResponseUrlPoster,
 ) -> App:
     executor = AckFirstExecutor(ack_gate, max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
     common: dict[str, Any] = {
@@ -70,7 +72,7 @@ def build_bolt_app(
         )
     else:
         app = App(client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), **common)
-    register_listeners(app, handle_error, deps, executor)
+    register_listeners(app, handle_error, deps, executor, answers)
     app.error(handle_error)
     return app
 

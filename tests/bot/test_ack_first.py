@@ -108,3 +108,38 @@ def test_acks_that_fail_still_end(gate: AckGate, executor: AckFirstExecutor) -> 
         raise ValueError("the listener failed")
     assert gate.quiet_in(time.monotonic() + QUIET) == 0
     assert started_at(executor)
+
+
+def test_when_the_watching_follow_up_reaches_its_bound_another_watches_for_quiet_in_its_place() -> None:
+    """One waiting follow-up watches the clock; the others sleep. When the watcher's bound comes (and so does the
+    bound of the one after it), a follow-up submitted later must still start at the next quiet moment rather than
+    wait out its own bound."""
+    gate = AckGate(quiet=QUIET, max_deferral=1.0)
+    stop = threading.Event()
+
+    def acks() -> None:
+        while not stop.is_set():
+            with gate.acknowledging():
+                time.sleep(0.001)
+
+    stream = threading.Thread(target=acks)
+    stream.start()
+    pool = AckFirstExecutor(gate, max_workers=4)
+    times: dict[str, float] = {}
+    try:
+        begun = time.monotonic()
+        early = [pool.submit(lambda name=name: times.setdefault(name, time.monotonic())) for name in ("a", "b")]
+        time.sleep(0.6)
+        late = pool.submit(lambda: times.setdefault("late", time.monotonic()))  # its bound: 1.6 s after ``begun``
+        time.sleep(0.5)  # the early two reach their bound at 1.0 s while acks keep coming
+        stop.set()
+        stream.join()
+        stopped = time.monotonic()
+        for future in [*early, late]:
+            future.result(timeout=10)
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+    assert times["a"] - begun >= 1.0 and times["b"] - begun >= 1.0
+    assert times["late"] >= stopped
+    assert times["late"] - stopped < 0.35  # quiet comes 0.05 s after the acks stop, its own bound ~0.5 s after

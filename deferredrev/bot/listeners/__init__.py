@@ -9,9 +9,12 @@ from slack_bolt import App
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import actions, commands, contracts, events, options, previews, views
 from deferredrev.bot.listeners.guard import ErrorHandler, GuardedApp
+from deferredrev.bot.response_url import ResponseUrlPoster
 
 
-def register_listeners(app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor) -> None:
-    guarded = GuardedApp(app, on_error, deps, executor)
+def register_listeners(
+    app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster
+) -> None:
+    guarded = GuardedApp(app, on_error, deps, executor, poster)
     for kind in (commands, actions, views, options, events, previews, contracts):
         kind.register(guarded)

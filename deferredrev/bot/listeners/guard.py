@@ -26,6 +26,7 @@ from slack_bolt import App, BoltContext
 from slack_bolt.util.utils import get_arg_names_of_callable
 
 from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.response_url import PooledRespond, ResponseUrlPoster
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,14 @@ class Later:
 class GuardedApp:
     """The registration surface of :class:`slack_bolt.App`, wrapping every listener as described above."""
 
-    def __init__(self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor) -> None:
+    def __init__(
+        self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster
+    ) -> None:
         self._app = app
         self._on_error = on_error
         self._deps = deps
         self._executor = executor
+        self._poster = poster
 
     def command(self, command: str, *, after_ack: bool = False) -> Callable[[Listener], None]:
         return self._wrap(self._app.command(command), after_ack)
@@ -96,8 +100,12 @@ class GuardedApp:
         def run(**injected: Any) -> Any:
             context: BoltContext = injected["context"]
             body: dict[str, Any] = injected["body"]
+            if context.response_url:  # the listener's ``respond`` and the error handler's ``context.respond``
+                context["respond"] = PooledRespond(response_url=context.response_url, poster=self._poster)
             later = Later(self._executor, self._on_error, body, context) if after_ack or wants_later else None
             kwargs = {name: injected[name] for name in from_bolt}
+            if "respond" in kwargs:
+                kwargs["respond"] = context.respond
             if wants_deps:
                 kwargs["deps"] = self._deps
             if wants_later:

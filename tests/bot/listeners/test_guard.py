@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from deferredrev.bot.listeners.guard import GuardedApp, Later
+from deferredrev.bot.response_url import PooledRespond, ResponseUrlPoster
 from deferredrev.sandbox.slack import SlackSandbox
 
 SECRET = "guard-test-signing-secret"
@@ -63,8 +64,15 @@ def bolt(slack: SlackSandbox) -> App:
 
 
 @pytest.fixture
-def app(bolt: App, recorder: Recorder, executor: ThreadPoolExecutor) -> GuardedApp:
-    return GuardedApp(bolt, recorder.on_error, DEPS, executor)  # type: ignore[arg-type]
+def poster(slack: SlackSandbox) -> Iterator[ResponseUrlPoster]:
+    posting = ResponseUrlPoster(timeout=5)
+    yield posting
+    posting.close()  # before the sandbox stops: a kept connection would hold its server loop open
+
+
+@pytest.fixture
+def app(bolt: App, recorder: Recorder, executor: ThreadPoolExecutor, poster: ResponseUrlPoster) -> GuardedApp:
+    return GuardedApp(bolt, recorder.on_error, DEPS, executor, poster)  # type: ignore[arg-type]
 
 
 def signed(body: str, content_type: str = "application/x-www-form-urlencoded") -> BoltRequest:
@@ -86,11 +94,11 @@ def command(text: str) -> BoltRequest:
     return signed(urlencode(fields))
 
 
-def click(action_id: str) -> BoltRequest:
+def click(action_id: str, response_url: str = "http://127.0.0.1:9/response/2") -> BoltRequest:
     payload = {
         "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "trigger_id": "1.2.abc",
         "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": "v"}],
-        "response_url": "http://127.0.0.1:9/response/2",
+        "response_url": response_url,
     }  # fmt: skip
     return signed("payload=" + quote(json.dumps(payload)))
 
@@ -198,3 +206,25 @@ def test_events_are_acknowledged_before_their_listener_runs(bolt: App, app: Guar
     assert response.status == 200 and not finished.is_set()
     release.set()
     assert finished.wait(5)
+
+
+def test_answers_through_response_url_go_through_the_shared_poster(
+    bolt: App, app: GuardedApp, recorder: Recorder, slack: SlackSandbox, executor: ThreadPoolExecutor
+) -> None:
+    """The listener's ``respond`` and the error handler's ``context.respond`` both post over kept connections."""
+    slack.workspace("T1").add_channel("C1", "finance", members=["U1"])
+    given: list[object] = []
+    done = threading.Event()
+
+    def clicked(respond: Any, context: BoltContext) -> None:
+        given.append(respond)
+        respond(text="Still connected; nothing changed.", response_type="ephemeral")
+        given.append(context.respond)
+        done.set()
+
+    app.action("answered", after_ack=True)(clicked)
+    url = slack.issue_response_url("T1", "C1", "U1")
+    assert bolt.dispatch(click("answered", url)).status == 200
+    assert done.wait(5)
+    assert all(isinstance(respond, PooledRespond) for respond in given) and given[0] is given[1]
+    assert [message.text for message in slack.ephemerals("C1", "U1")] == ["Still connected; nothing changed."]
