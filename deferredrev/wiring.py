@@ -11,6 +11,7 @@ import httpx
 from flask import Flask
 from slack_bolt import App
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.proxy_env_variable_loader import load_http_proxy_from_env
 
 from deferredrev.bot.ack_first import AckGate
 from deferredrev.bot.admins import AdminChecker
@@ -54,12 +55,13 @@ class Application:
     kicker: BackgroundKicker
     bolt: App | None
     web: Flask | None
-    answers: ResponseUrlPoster
+    answers: ResponseUrlPoster | None
 
     def close(self) -> None:
         self.kicker.wait()
         self.http.close()
-        self.answers.close()
+        if self.answers is not None:
+            self.answers.close()
 
 
 def intuit_endpoints(settings: Settings) -> IntuitEndpoints:
@@ -70,6 +72,12 @@ def intuit_endpoints(settings: Settings) -> IntuitEndpoints:
         revoke_url=settings.qbo_revoke_url,
         api_base=settings.qbo_api_url,
     )
+
+
+def response_url_poster() -> ResponseUrlPoster | None:
+    """Kept-alive connections for answers through response_url; none behind an egress proxy (HTTPS_PROXY and the
+    like), where Bolt's own ``respond`` goes through the proxy as slack_sdk's Web API client does."""
+    return None if load_http_proxy_from_env() else ResponseUrlPoster()
 
 
 def wire(runtime: Runtime, *, slack: bool = True) -> Application:
@@ -145,7 +153,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         environment=settings.qbo_environment.value,
     )
     ack_gate = AckGate()
-    answers = ResponseUrlPoster()
+    answers = response_url_poster()
     bolt = build_bolt_app(settings, deps, runtime.engine, installations, ack_gate, answers) if slack else None
     web = create_web_app(runtime, bolt=bolt, ack_gate=ack_gate, connections=connections) if bolt is not None else None
     return Application(

@@ -43,7 +43,7 @@ def build_bolt_app(
     engine: Engine,
     installations: SQLAlchemyInstallationStore | None,
     ack_gate: AckGate,
-    answers: ResponseUrlPoster,
+    answers: ResponseUrlPoster | None,
 ) -> App:
     executor = AckFirstExecutor(ack_gate, max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener")
     common: dict[str, Any] = {

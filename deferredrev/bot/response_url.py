@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt import Respond
 from slack_bolt.context.respond.internals import _build_message
+from slack_sdk.web.internal_utils import get_user_agent
 from slack_sdk.webhook import WebhookResponse
 
 IDLE_SECONDS = 20.0  # a kept connection idle longer than this is closed rather than reused
@@ -49,6 +50,7 @@ class ResponseUrlPoster:
         self._idle_seconds = idle_seconds
         self._clock = clock
         self._idle: dict[Origin, deque[tuple[float, http.client.HTTPConnection]]] = {}
+        self._user_agent = get_user_agent()  # as slack_sdk's WebhookClient sends it
         self._lock = threading.Lock()
 
     def post(self, url: str, message: dict[str, Any]) -> WebhookResponse:
@@ -86,7 +88,11 @@ class ResponseUrlPoster:
     def _exchange(
         self, connection: http.client.HTTPConnection, path: str, body: bytes
     ) -> tuple[int, dict[str, str], str, bool]:
-        headers = {"Content-Type": "application/json;charset=utf-8", "Content-Length": str(len(body))}
+        headers = {
+            "Content-Type": "application/json;charset=utf-8",
+            "Content-Length": str(len(body)),
+            "User-Agent": self._user_agent,
+        }
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         answer = response.read().decode("utf-8", errors="replace")

@@ -40,7 +40,9 @@ def create_web_app(
         return jsonify(status="ok", database="ok"), 200
 
     if bolt is not None:
-        _slack_routes(web, SlackRequestHandler(bolt), runtime, ack_gate or AckGate())
+        if ack_gate is None:  # the gate the Bolt app's listener pool waits on: a fresh one would hold nothing back
+            raise ValueError("serving Slack's endpoint needs the AckGate the Bolt app was built with")
+        _slack_routes(web, SlackRequestHandler(bolt), runtime, ack_gate)
 
     if connections is not None:
         web.register_blueprint(qbo_blueprint(connections, secure_cookies=True))

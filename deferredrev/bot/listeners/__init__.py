@@ -13,7 +13,7 @@ from deferredrev.bot.response_url import ResponseUrlPoster
 
 
 def register_listeners(
-    app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster
+    app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster | None
 ) -> None:
     guarded = GuardedApp(app, on_error, deps, executor, poster)
     for kind in (commands, actions, views, options, events, previews, contracts):

@@ -11,7 +11,9 @@
   registered with ``@app.error``); before the ack, Slack gets an empty ack rather than waiting out its 3 seconds.
 * **Dependencies.** Listeners that take ``deps`` get :class:`~deferredrev.bot.deps.BotDeps`; ``later`` gets a
   :class:`Later`. Bolt injects the other arguments by name, once: the wrapper declares the listener's own
-  parameters (plus the ``context`` and ``body`` the error path needs).
+  parameters (plus the ``context`` and ``body`` the error path needs). ``respond`` (and ``context.respond``, which the
+  error handler uses) posts through the shared :class:`~deferredrev.bot.response_url.ResponseUrlPoster` when there is
+  one, over kept-alive connections.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class GuardedApp:
     """The registration surface of :class:`slack_bolt.App`, wrapping every listener as described above."""
 
     def __init__(
-        self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster
+        self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster | None
     ) -> None:
         self._app = app
         self._on_error = on_error
@@ -100,7 +102,7 @@ class GuardedApp:
         def run(**injected: Any) -> Any:
             context: BoltContext = injected["context"]
             body: dict[str, Any] = injected["body"]
-            if context.response_url:  # the listener's ``respond`` and the error handler's ``context.respond``
+            if context.response_url and self._poster is not None:  # the listener's and the error handler's respond
                 context["respond"] = PooledRespond(response_url=context.response_url, poster=self._poster)
             later = Later(self._executor, self._on_error, body, context) if after_ack or wants_later else None
             kwargs = {name: injected[name] for name in from_bolt}

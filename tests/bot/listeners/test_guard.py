@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
@@ -228,3 +228,24 @@ def test_answers_through_response_url_go_through_the_shared_poster(
     assert done.wait(5)
     assert all(isinstance(respond, PooledRespond) for respond in given) and given[0] is given[1]
     assert [message.text for message in slack.ephemerals("C1", "U1")] == ["Still connected; nothing changed."]
+
+
+def test_without_a_poster_respond_is_bolts_own(
+    bolt: App, recorder: Recorder, executor: ThreadPoolExecutor, slack: SlackSandbox
+) -> None:
+    """Behind an egress proxy the service passes no poster: Bolt's respond honours HTTPS_PROXY as its Web API does."""
+    slack.workspace("T1").add_channel("C1", "finance", members=["U1"])
+    app = GuardedApp(bolt, recorder.on_error, DEPS, executor, None)  # type: ignore[arg-type]
+    given: list[object] = []
+    done = threading.Event()
+
+    def clicked(respond: Any) -> None:
+        given.append(respond)
+        respond(text="answered the usual way", response_type="ephemeral")
+        done.set()
+
+    app.action("answered", after_ack=True)(clicked)
+    assert bolt.dispatch(click("answered", slack.issue_response_url("T1", "C1", "U1"))).status == 200
+    assert done.wait(5)
+    assert type(given[0]) is Respond
+    assert [message.text for message in slack.ephemerals("C1", "U1")] == ["answered the usual way"]
