@@ -153,7 +153,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         environment=settings.qbo_environment.value,
     )
     ack_gate = AckGate()
-    answers = response_url_poster()
+    answers = response_url_poster() if slack else None
     bolt = build_bolt_app(settings, deps, runtime.engine, installations, ack_gate, answers) if slack else None
     web = create_web_app(runtime, bolt=bolt, ack_gate=ack_gate, connections=connections) if bolt is not None else None
     return Application(

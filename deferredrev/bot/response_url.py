@@ -3,8 +3,9 @@
 Bolt's ``respond`` builds a new ``WebhookClient`` for every answer, which opens a new connection through urllib (in
 production a new TLS handshake with hooks.slack.com each time): 0.55-0.77 ms of CPU per answer on loopback. Here
 each host gets a few idle connections kept for reuse, and the request goes through ``http.client`` directly
-(0.27-0.34 ms). A reused connection the other side has closed in the meantime fails before anything was sent back; that
-answer is sent once more on a fresh connection. Nothing else is retried: Slack counts each post to a response_url.
+(0.27-0.34 ms). A kept connection that the other side closed while it was idle fails before any answer comes back;
+that post is sent once more on a fresh connection. Nothing else is retried: Slack counts each post to a
+response_url.
 """
 
 from __future__ import annotations
@@ -62,13 +63,14 @@ class ResponseUrlPoster:
         body = json.dumps(message).encode()
         connection, reused = self._take(origin)
         try:
-            status, headers, answer, keep = self._exchange(connection, path, body)
-        except STALE_ERRORS:
-            connection.close()
-            if not reused:
-                raise
-            connection, reused = self._connect(origin), False
-            status, headers, answer, keep = self._exchange(connection, path, body)
+            try:
+                status, headers, answer, keep = self._exchange(connection, path, body)
+            except STALE_ERRORS:
+                if not reused:
+                    raise
+                connection.close()
+                connection = self._connect(origin)
+                status, headers, answer, keep = self._exchange(connection, path, body)
         except BaseException:
             connection.close()
             raise
