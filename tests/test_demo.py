@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,10 @@ import pytest
 from slack_sdk import WebClient
 
 from deferredrev.demo import run_demo
-from deferredrev.demo.stack import ADMIN, BOT_TOKEN, CHANNEL, LOCAL_REDIRECT_URI, TEAM
+from deferredrev.demo.script import DemoError, Walkthrough
+from deferredrev.demo.stack import ADMIN, BOT_TOKEN, CHANNEL, LOCAL_REDIRECT_URI, TEAM, DemoStack, start_stack
+from deferredrev.demo.transcript import Transcript
+from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.sandbox.serve import instructions, start_sandboxes
 
 SERVER_THREADS = ("deferredrev-http", "slack-sandbox", "intuit-sandbox", "posting-kick")
@@ -68,15 +72,36 @@ def test_quiet_demo_prints_only_the_summary_and_cleans_up(private_tmp: Path, cap
     assert list(private_tmp.iterdir()) == []
 
 
-def test_demo_fails_when_quickbooks_differs_from_the_preview(
-    private_tmp: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_the_check_fails_when_quickbooks_no_longer_holds_what_was_posted(private_tmp: Path) -> None:
+    """After posting, a bookkeeper deletes one of the entries in QuickBooks: the demo's check must say so."""
+    stack = start_stack(private_tmp)
+    try:
+        walkthrough = Walkthrough(stack, Transcript(quiet=True))
+        ts = walkthrough.post_a_period()
+        posted = stack.intuit.journal_entries(US_REALM)
+        stack.intuit.delete_journal_entry(US_REALM, posted[0]["Id"])
+        with pytest.raises(DemoError, match="QuickBooks does not hold what the preview showed"):
+            walkthrough.what_reached_quickbooks(ts)
+    finally:
+        stack.close()
+    assert len(posted) == 30
+
+
+def test_demo_fails_and_cleans_up_when_quickbooks_refuses_the_entries(
+    private_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("deferredrev.demo.script._revenue_in", lambda entry, account: 0)
-    assert run_demo(quiet=True) == 1
+    """The company's books are closed through October, so QuickBooks refuses the period's entries."""
+
+    def books_closed(workdir: Path) -> DemoStack:
+        stack = start_stack(workdir)
+        stack.intuit.set_book_close_date(US_REALM, datetime.now(UTC).date())  # the demo posts last month
+        return stack
+
+    assert run_demo(quiet=True, start=books_closed) == 1
     out, err = capsys.readouterr()
-    assert err.strip() == (
-        "deferredrev demo failed at step 9 (What reached QuickBooks): QuickBooks does not hold what the preview showed"
-    )
+    assert err.startswith("deferredrev demo failed at step 7 (ana previews ")
+    assert "the preview offers no [ Post to QuickBooks ]: ⛔ QuickBooks books are closed through" in err
+    assert "Traceback" not in err
     assert "journal entries posted" not in out
     assert servers_running() == []
     assert list(private_tmp.iterdir()) == []

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from deferredrev.demo.script import DemoError, Outcome, Walkthrough
@@ -23,11 +24,12 @@ from deferredrev.sandbox.intuit.seed import US_REALM
 __all__ = ["demo_settings", "run_demo"]
 
 
-def run_demo(*, quiet: bool = False) -> int:
+def run_demo(*, quiet: bool = False, start: Callable[[Path], DemoStack] = start_stack) -> int:
+    """The walkthrough on a stack that ``start`` builds in a temporary folder; 0 when every step did what it should."""
     started = time.monotonic()
     _tolerant_output()
     out = Transcript(quiet=quiet)
-    outcome = _run(out)
+    outcome = _run(out, start)
     if outcome is None:
         return 1
     out.step("Summary")
@@ -35,13 +37,13 @@ def run_demo(*, quiet: bool = False) -> int:
     return 0
 
 
-def _run(out: Transcript) -> Outcome | None:
+def _run(out: Transcript, start: Callable[[Path], DemoStack]) -> Outcome | None:
     with tempfile.TemporaryDirectory(prefix="deferredrev-demo-", ignore_cleanup_errors=True) as tmp:
         out.banner("DeferredRev demo: deferred-revenue recognition from Slack to QuickBooks Online", _INTRO)
         out.step("Start sandbox Intuit, sandbox Slack and DeferredRev")
         stack: DemoStack | None = None
         try:
-            stack = start_stack(Path(tmp))
+            stack = start(Path(tmp))
             out.users = stack.names()
             _introduce(out, stack, Path(tmp))
             return Walkthrough(stack, out).run()

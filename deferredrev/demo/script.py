@@ -86,6 +86,16 @@ class Walkthrough:
         self.out = out
 
     def run(self) -> Outcome:
+        ts = self.post_a_period()
+        outcome = self.what_reached_quickbooks(ts)
+        self.history()
+        self.expire()
+        self.reconnect()
+        self.disconnect()
+        return outcome
+
+    def post_a_period(self) -> str:
+        """From importing contracts to an approved preview posted to QuickBooks; the preview's message ts."""
         self.import_contracts()
         self.connect()
         self.check_status()
@@ -93,12 +103,7 @@ class Walkthrough:
         self.choose_approvers()
         ts = self.preview()
         self.approve(ts)
-        outcome = self.what_reached_quickbooks(ts)
-        self.history()
-        self.expire()
-        self.reconnect()
-        self.disconnect()
-        return outcome
+        return ts
 
     # ---- chat plumbing -------------------------------------------------------------------------------------------------
 
@@ -252,7 +257,13 @@ class Walkthrough:
     def preview(self) -> str:
         self.out.step(f"ana previews {PERIOD} in #{CHANNEL_NAME}")
         seen = self.command(ADMIN, f"preview {PERIOD}")
-        return self.posted(seen, "Revenue recognition", timeout=30).ts
+        message = self.posted(seen, "Revenue recognition", timeout=30)
+        offered = {e.get("action_id") for b in message.blocks or [] for e in b.get("elements", [])}
+        if ids.PREVIEW_APPROVE not in offered:
+            shown = render_blocks(message.blocks, message.text).splitlines()
+            reasons = " ".join(" ".join(line.split()) for line in shown if "⛔" in line) or "no reason shown"
+            raise DemoError(f"the preview offers no [ Post to QuickBooks ]: {reasons}")
+        return message.ts
 
     def approve(self, ts: str) -> None:
         self.out.step("Approval: four-eyes stops ana, bo posts")

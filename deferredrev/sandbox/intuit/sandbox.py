@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from deferredrev.clock import ManualClock
-from deferredrev.sandbox.intuit import routes_admin, routes_api, routes_oauth
+from deferredrev.sandbox.intuit import journal, routes_admin, routes_api, routes_oauth
 from deferredrev.sandbox.intuit.company import Company, Preferences
 from deferredrev.sandbox.intuit.config import AutoConsent, SandboxConfig
 from deferredrev.sandbox.intuit.faults import Fault, FaultQueue
@@ -265,6 +265,13 @@ class IntuitSandbox:
             account = self.companies[realm_id].accounts[account_id]
             account.active = False
             account.sync_token += 1
+
+    def delete_journal_entry(self, realm_id: str, entry_id: str) -> None:
+        """Delete a journal entry as a person would in QuickBooks (the closed-books rule applies as configured)."""
+        with self.lock:
+            company = self.companies[realm_id]
+            current = journal.read(company, entry_id)
+            journal.delete(company, self.config, {"Id": entry_id, "SyncToken": current["SyncToken"]})
 
     def journal_entries(self, realm_id: str) -> list[dict[str, Any]]:
         """What reached "QBO" for a realm (live entries, as JSON-compatible dicts)."""
