@@ -161,3 +161,22 @@ def test_only_http_urls_are_posted_to(url: str) -> None:
 def test_respond_needs_a_response_url() -> None:
     with pytest.raises(ValueError, match="no response_url"):
         PooledRespond(response_url=None, poster=ResponseUrlPoster())(text="x")
+
+
+def test_answers_from_many_threads_each_arrive_once(recorder: tuple[Recorder, str]) -> None:
+    seen, url = recorder
+    poster = ResponseUrlPoster(timeout=5, idle_per_host=4)
+    texts = [f"answer {thread}.{number}" for thread in range(8) for number in range(10)]
+
+    def send(thread: int) -> None:
+        for number in range(10):
+            assert poster.post(url, {"text": f"answer {thread}.{number}"}).status_code == 200
+
+    workers = [threading.Thread(target=send, args=(thread,)) for thread in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    poster.close()
+    assert sorted(str(body["text"]) for body in seen.bodies) == sorted(texts)
+    assert len(seen.connections) < len(texts)  # connections were reused, at most 4 kept between answers
