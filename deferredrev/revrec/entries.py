@@ -39,6 +39,7 @@ from deferredrev.revrec.journal import (
     list_within,
     truncate,
 )
+from deferredrev.revrec.money import format_amount
 from deferredrev.revrec.periods import Period, describe_periods
 
 __all__ = [
@@ -98,7 +99,8 @@ def build_period_entries(
             idle.append(contract.contract_id)
         else:
             builder.add(delta)
-    warnings = _warnings(period, idle, history, ordered)
+    skipped = _skipped_months(period, calculator.earlier_posted)
+    warnings = _warnings(period, idle, history, ordered) + _skipped_months_warning(skipped, ordered, cutover)
     return PeriodEntries(period, mode, tuple(builder.drafts()), warnings, tuple(idle))
 
 
@@ -241,3 +243,38 @@ def _warnings(period: Period, idle: list[str], history: PostedHistory, contracts
             f"if they were removed: {list_within(orphans, 300)}"
         )
     return tuple(warnings)
+
+
+def _skipped_months(period: Period, earlier_posted: list[int]) -> list[Period]:
+    """Months between the first month the workspace posted and ``period`` (both excluded) that it never posted;
+    ``earlier_posted``: the sorted indexes of the posted months before ``period``."""
+    if not earlier_posted:
+        return []
+    posted = set(earlier_posted)
+    return [Period.from_index(index) for index in range(earlier_posted[0], period.index) if index not in posted]
+
+
+def _skipped_months_warning(skipped: list[Period], contracts: list[Contract], cutover: date | None) -> tuple[str, ...]:
+    """Catch-up covers only the months the workspace posted, so what a skipped month schedules stays in Deferred
+    Revenue until that month gets its own entry: the preview names those months and what they schedule."""
+    if not skipped:
+        return ()
+    empty = PostedHistory()
+    stranded: dict[str, int] = {}
+    with_revenue = []
+    for month in skipped:
+        calculator = DeltaCalculator(month, empty, cutover)
+        scheduled = [(delta.contract.currency, delta.scheduled) for c in contracts if (delta := calculator.delta(c))]
+        if any(amount for _, amount in scheduled):
+            with_revenue.append(month)
+        for currency, amount in scheduled:
+            stranded[currency] = stranded.get(currency, 0) + amount
+    if not with_revenue:
+        return ()
+    amounts = ", ".join(f"{format_amount(amount, code)} {code}" for code, amount in sorted(stranded.items()) if amount)
+    months = describe_periods(with_revenue)
+    what = f"the {amounts} scheduled there stays" if amounts else "what is scheduled there (netting to zero) stays"
+    return (
+        f"{months} {'was' if len(with_revenue) == 1 else 'were'} never posted: {what} in Deferred Revenue, and this "
+        f"entry doesn't include it. Preview and post {months} too.",
+    )

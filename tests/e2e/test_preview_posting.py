@@ -188,6 +188,19 @@ def test_reposting_a_period_posts_only_what_changed(ready: Stack) -> None:
     assert revenue_in_qbo(qbo_entries(stack)) == expected_revenue(stack)
 
 
+def test_a_month_skipped_since_the_last_posting_is_named_in_the_preview(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    december = str(stack.slack.message(CHANNEL, preview(stack, period="2026-12")).blocks)
+    with stack.server.runtime.sessions() as session:
+        contracts = load_contracts(session, TEAM)
+    november = sum(scheduled_amount(c, Period(2026, 11)) for c in contracts if c.currency == "USD")
+    assert f"Nov 2026 was never posted: the {november // 100:,}.{november % 100:02d} USD scheduled there" in december
+    assert "Post to QuickBooks" in december  # a warning: December can still be posted
+
+
 def test_closed_period_is_refused_with_a_clear_message(ready: Stack) -> None:
     stack = ready
     from datetime import date

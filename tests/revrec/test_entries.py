@@ -352,3 +352,51 @@ def test_posting_every_period_recognises_exactly_the_schedule(contract_list: lis
         posted = history.for_contract(contract.contract_id)
         for period in to_post:
             assert posted.get(period, 0) == scheduled_amount(contract, period)
+
+
+# Skipped months ------------------------------------------------------------------------------------------------
+
+
+def months(*numbers: int) -> frozenset[Period]:
+    return frozenset(Period(2024, number) for number in numbers)
+
+
+def skipped_warnings(result: PeriodEntries) -> list[str]:
+    return [warning for warning in result.warnings if "never posted" in warning]
+
+
+def test_a_month_skipped_since_the_first_posting_is_named_with_what_it_schedules() -> None:
+    result = entries(
+        [c5(), c5(contract_id="C-6", amount=60000)], Period(2024, 5), PostedHistory(posted_periods=months(1, 2, 4))
+    )
+    march = scheduled_amount(c5(), Period(2024, 3)) + scheduled_amount(c5(amount=60000), Period(2024, 3))
+    assert skipped_warnings(result) == [
+        f"Mar 2024 was never posted: the {march // 100:,}.{march % 100:02d} USD scheduled there stays in Deferred "
+        "Revenue, and this entry doesn't include it. Preview and post Mar 2024 too."
+    ]
+    assert [draft.contract_ids for draft in result.drafts] == [("C-5",), ("C-6",)]  # May's entries are unchanged
+
+
+def test_skipped_months_are_listed_as_runs_with_totals_per_currency() -> None:
+    contracts = [c5(), c5(contract_id="C-7", currency="EUR", amount=99900)]
+    (warning,) = skipped_warnings(entries(contracts, Period(2024, 7), PostedHistory(posted_periods=months(1, 4, 6))))
+    assert warning.startswith("Feb–Mar 2024, May 2024 were never posted: the ")
+    assert " EUR, " in warning and warning.count(" USD ") == 1
+
+
+def test_no_warning_before_the_first_posting_or_without_gaps() -> None:
+    assert skipped_warnings(entries([c5()], Period(2024, 5))) == []  # nothing posted yet: adoption is the cut-over's job
+    assert skipped_warnings(entries([c5()], Period(2024, 5), PostedHistory(posted_periods=months(2, 3, 4)))) == []
+
+
+def test_a_skipped_month_that_schedules_nothing_is_not_mentioned() -> None:
+    later = c5(start_date=date(2024, 4, 1))
+    assert skipped_warnings(entries([later], Period(2024, 5), PostedHistory(posted_periods=months(1, 2, 4)))) == []
+
+
+def test_skipped_months_before_the_cutover_schedule_nothing() -> None:
+    history = PostedHistory(posted_periods=months(1, 4))
+    assert skipped_warnings(entries([c5()], Period(2024, 5), history, cutover=date(2024, 4, 1))) == []
+    assert skipped_warnings(entries([c5()], Period(2024, 5), history, cutover=date(2024, 3, 15)))[0].startswith(
+        "Mar 2024 was never posted"
+    )
