@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -25,6 +26,25 @@ def executor(gate: AckGate) -> Iterator[AckFirstExecutor]:
     pool = AckFirstExecutor(gate, max_workers=8)
     yield pool
     pool.shutdown(wait=True)
+
+
+@contextmanager
+def steady_acks(gate: AckGate) -> Iterator[None]:
+    """Requests acknowledged one after another, 1 ms each, until the block ends."""
+    stop = threading.Event()
+
+    def acks() -> None:
+        while not stop.is_set():
+            with gate.acknowledging():
+                time.sleep(0.001)
+
+    stream = threading.Thread(target=acks)
+    stream.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        stream.join()
 
 
 def started_at(executor: AckFirstExecutor, count: int = 1) -> list[float]:
@@ -72,23 +92,13 @@ def test_a_quiet_moment_means_no_ack_begun_for_a_while(gate: AckGate, executor: 
 
 def test_a_steady_stream_of_acks_holds_a_follow_up_back_no_longer_than_the_bound() -> None:
     gate = AckGate(quiet=QUIET, max_deferral=0.3)
-    stop = threading.Event()
-
-    def acks() -> None:
-        while not stop.is_set():
-            with gate.acknowledging():
-                time.sleep(0.001)
-
-    stream = threading.Thread(target=acks)
-    stream.start()
     pool = AckFirstExecutor(gate, max_workers=4)
     try:
-        time.sleep(0.05)
-        submitted = time.monotonic()
-        times = started_at(pool, count=3)
+        with steady_acks(gate):
+            time.sleep(0.05)
+            submitted = time.monotonic()
+            times = started_at(pool, count=3)
     finally:
-        stop.set()
-        stream.join()
         pool.shutdown(wait=True)
     assert all(t >= submitted + 0.3 for t in times)
     assert all(t - submitted < 0.3 + SLACK for t in times)
@@ -115,30 +125,19 @@ def test_when_the_watching_follow_up_reaches_its_bound_another_watches_for_quiet
     bound of the one after it), a follow-up submitted later must still start at the next quiet moment rather than
     wait out its own bound."""
     gate = AckGate(quiet=QUIET, max_deferral=1.0)
-    stop = threading.Event()
-
-    def acks() -> None:
-        while not stop.is_set():
-            with gate.acknowledging():
-                time.sleep(0.001)
-
-    stream = threading.Thread(target=acks)
-    stream.start()
     pool = AckFirstExecutor(gate, max_workers=4)
     times: dict[str, float] = {}
     try:
-        begun = time.monotonic()
-        early = [pool.submit(lambda name=name: times.setdefault(name, time.monotonic())) for name in ("a", "b")]
-        time.sleep(0.6)
-        late = pool.submit(lambda: times.setdefault("late", time.monotonic()))  # its bound: 1.6 s after ``begun``
-        time.sleep(0.5)  # the early two reach their bound at 1.0 s while acks keep coming
-        stop.set()
-        stream.join()
+        with steady_acks(gate):
+            begun = time.monotonic()
+            early = [pool.submit(lambda name=name: times.setdefault(name, time.monotonic())) for name in ("a", "b")]
+            time.sleep(0.6)
+            late = pool.submit(lambda: times.setdefault("late", time.monotonic()))  # its bound: 1.6 s after ``begun``
+            time.sleep(0.5)  # the early two reach their bound at 1.0 s while acks keep coming
         stopped = time.monotonic()
         for future in [*early, late]:
             future.result(timeout=10)
     finally:
-        stop.set()
         pool.shutdown(wait=True)
     assert times["a"] - begun >= 1.0 and times["b"] - begun >= 1.0
     assert times["late"] >= stopped
