@@ -12,6 +12,7 @@ from typing import Any
 
 from deferredrev.qbo.models import MAX_AMOUNT_DIGITS, MAX_AMOUNT_PLACES
 from deferredrev.revrec.contracts import Contract
+from deferredrev.revrec.csv_contracts import spreadsheet_safe
 from deferredrev.revrec.entries import JournalEntryDraft, LineKind, PeriodEntries
 from deferredrev.revrec.journal import JournalLine
 from deferredrev.revrec.money import format_amount, get_currency
@@ -94,10 +95,13 @@ def detail_csv(entries: PeriodEntries, contracts: Sequence[Contract]) -> str:
     for draft in entries.drafts:
         currency = get_currency(draft.currency)
         for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
+            # Names come from the CSV and the chart of accounts: neutralised so a spreadsheet shows them as text.
             writer.writerow([
-                draft.doc_number, debit.contract_id, customers.get(debit.contract_id, ""), str(debit.kind),
-                debit.account_name, credit.account_name, format_amount(debit.amount, currency, thousands=False),
-                draft.currency, debit.description,
+                draft.doc_number, spreadsheet_safe(debit.contract_id),
+                spreadsheet_safe(customers.get(debit.contract_id, "")), str(debit.kind),
+                spreadsheet_safe(debit.account_name), spreadsheet_safe(credit.account_name),
+                format_amount(debit.amount, currency, thousands=False), draft.currency,
+                spreadsheet_safe(debit.description),
             ])  # fmt: skip
     return out.getvalue()
 

@@ -158,6 +158,30 @@ def test_stale_preview_must_be_refreshed(ready: Stack) -> None:
     assert revenue_in_qbo(qbo_entries(stack)) == expected_revenue(stack)
 
 
+def test_a_refreshed_large_preview_attaches_its_own_detail(ready: Stack) -> None:
+    stack = ready
+    many = "contract_id,customer,amount,currency,start_date,end_date\n" + "".join(
+        f"L-{n:04d},Large customer {n},{1200 + n}.00,USD,2026-01-01,2026-12-31\n" for n in range(60)
+    )
+    import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN, text=many)
+    ts = preview(stack)
+    stack.slack.wait_for(lambda: len(stack.slack.files) == 1, message="the first preview's CSV")
+    changed = many.replace("L-0007,Large customer 7,1207.00", "L-0007,Large customer 7,2407.00")
+    import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN, text=changed)
+    click_post(stack, ts)
+    wait_posted(stack, ts, contains="out of date")
+    stack.driver.click(APPROVER, action_id=ids.PREVIEW_REFRESH, channel=CHANNEL, message_ts=ts)
+    wait_posted(stack, ts, contains="Post to QuickBooks")
+    stack.slack.wait_for(lambda: len(stack.slack.files) == 2, message="the refreshed preview's CSV")
+    first, second = stack.slack.files
+
+    def line_of(detail: bytes) -> str:
+        return next(row for row in detail.decode().splitlines() if ",L-0007," in row)
+
+    assert first.name != second.name and second.name.endswith(".csv")
+    assert line_of(first.content) != line_of(second.content)  # the new amount, not the stale one
+
+
 def test_reject_with_a_reason(ready: Stack) -> None:
     stack = ready
     ts = preview(stack)

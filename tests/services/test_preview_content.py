@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
 
+from deferredrev.revrec.contracts import Contract
+from deferredrev.revrec.entries import PeriodEntries, PostingMode
 from deferredrev.revrec.journal import JournalEntryDraft, JournalLine, LineKind, PostingType
 from deferredrev.revrec.periods import Period
-from deferredrev.services.preview_content import amounts_quickbooks_refuses
+from deferredrev.services.preview_content import amounts_quickbooks_refuses, detail_csv
 
 OCTOBER = Period(2026, 10)
 
@@ -36,3 +40,12 @@ def test_quickbooks_takes_ten_integer_digits_and_no_more(largest_accepted: int, 
 def test_at_most_a_few_problems_are_listed() -> None:
     drafts = [draft(10**15, "USD", f"C-{n}") for n in range(10)]
     assert len(amounts_quickbooks_refuses(drafts)) == 3
+
+
+def test_the_detail_csv_shows_formula_like_names_as_text() -> None:
+    contract = Contract(
+        "=1+1", "@SUM(A1)", 1200, "USD", date(2026, 1, 1), date(2026, 12, 31), description="+cmd|' /C calc'!A0"
+    )
+    entries = PeriodEntries(OCTOBER, PostingMode.PER_CONTRACT, (draft(100, "USD", contract="=1+1"),), (), ())
+    rows = list(csv.DictReader(io.StringIO(detail_csv(entries, [contract]))))
+    assert [(row["contract_id"], row["customer"], row["amount"]) for row in rows] == [("'=1+1", "'@SUM(A1)", "1.00")]

@@ -63,12 +63,16 @@ def post_preview(
     ts = str(posted["ts"])
     deps.preview_service.attach_message(preview_id, channel, ts)
     if detail_csv:
-        period = state["content"]["period"]
-        client.files_upload_v2(
-            channel=channel, thread_ts=ts, content=detail_csv, filename=f"deferredrev-{period}-preview-{preview_id}.csv",
-            title=f"Full detail of preview #{preview_id}", initial_comment="Every line of this preview, as CSV.",
-        )  # fmt: skip
+        _upload_detail(client, preview_id, state["content"]["period"], channel, ts, detail_csv)
     return None
+
+
+def _upload_detail(client: WebClient, preview_id: int, period: str, channel: str, ts: str, detail_csv: str) -> None:
+    """The preview's every line, as CSV, in the thread of its message."""
+    client.files_upload_v2(
+        channel=channel, thread_ts=ts, content=detail_csv, filename=f"deferredrev-{period}-preview-{preview_id}.csv",
+        title=f"Full detail of preview #{preview_id}", initial_comment="Every line of this preview, as CSV.",
+    )  # fmt: skip
 
 
 def history_command(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
@@ -134,6 +138,9 @@ def refresh_clicked(body: dict[str, Any], client: WebClient, respond: Respond, d
     if old.get("channel") and old.get("ts"):
         previews.attach_message(result.preview_id, old["channel"], old["ts"])
         _update_message(deps, client, result.preview_id)
+        if result.detail_csv:  # the thread's earlier CSV is the stale preview's: the new lines go beside it
+            period = result.content["period"]
+            _upload_detail(client, result.preview_id, period, old["channel"], old["ts"], result.detail_csv)
 
 
 def retry_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
