@@ -9,15 +9,15 @@ deterministic. Before inserting, the period is recomputed; if the result differs
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from deferredrev.clock import Clock
 from deferredrev.qbo.errors import QboError
@@ -457,13 +457,25 @@ class PreviewService:
             return final.value
 
     def retry_failed(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
-        """Queue a preview's failed entries again under new request ids (their earlier attempt definitively failed)."""
+        """Queue a preview's failed entries again under new request ids (their earlier attempt definitively failed),
+        unless what they recognise was posted since by other entries: a later month's catch-up, or another preview
+        of the same period. Then nothing is queued and the period needs a fresh preview."""
         preview = self._preview(preview_id)
         settings = self._workspaces.settings(preview.team_id)
         if not (user_id in settings.approvers if settings.approvers else is_admin):
             return DecisionResult(Decision.NOT_ALLOWED, "Only approvers can retry a posting.", preview_id)
+        period = Period.parse(preview.period)
+        inputs = self._inputs(preview.team_id, period)
+        if inputs.mapping is None:
+            return DecisionResult(
+                Decision.BLOCKED,
+                "The accounts aren't mapped any more, so I can't check what is still to post. Map them with "
+                "`/deferredrev mappings`, then retry. Nothing was queued.",
+                preview_id,
+            )
         now = self._clock.now()
         with self._sessions.begin() as session:
+            _serialize_postings(session, preview.team_id)
             newer = session.scalar(
                 select(func.count(models.Preview.id)).where(
                     models.Preview.team_id == preview.team_id,
@@ -477,27 +489,32 @@ class PreviewService:
                     Decision.ALREADY_DECIDED, "A newer preview of this period was approved; retry that one.", preview_id
                 )
             failed = session.scalars(
-                select(models.JournalEntry).where(
-                    models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.FAILED.value
-                )
+                select(models.JournalEntry)
+                .where(models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.FAILED.value)
+                .options(selectinload(models.JournalEntry.recognitions))
             ).all()
+            if not failed:
+                return DecisionResult(Decision.NOTHING, "Nothing failed here, so there is nothing to retry.", preview_id)
+            # Read under the lock above, so a retry or approval committing meanwhile can't slip between check and queue.
+            current = replace(inputs, contracts=load_contracts(session, preview.team_id),
+                              history=load_history(session, preview.team_id))  # fmt: skip
+            changed = _covered_since(failed, self._entries(preview.team_id, period, current))
+            if changed:
+                return DecisionResult(Decision.STALE, _covered_message(changed, period), preview_id)
             for entry in failed:
                 entry.generation += 1
                 entry.request_id = request_id_for(entry.posting_key, entry.generation)
                 entry.status = EntryStatus.PENDING.value
                 entry.error_code = entry.error_message = None
                 entry.updated_at = now
-            if failed:
-                session.execute(
-                    update(models.Preview)
-                    .where(models.Preview.id == preview_id)
-                    .values(status=PreviewStatus.APPROVED.value)
-                    .execution_options(synchronize_session=False)
-                )
-                audit(session, action="entries.retry", now=now, team_id=preview.team_id, actor=user_id,
-                      preview_id=preview_id, entries=len(failed))  # fmt: skip
-        if not failed:
-            return DecisionResult(Decision.NOTHING, "Nothing failed here, so there is nothing to retry.", preview_id)
+            session.execute(
+                update(models.Preview)
+                .where(models.Preview.id == preview_id)
+                .values(status=PreviewStatus.APPROVED.value)
+                .execution_options(synchronize_session=False)
+            )
+            audit(session, action="entries.retry", now=now, team_id=preview.team_id, actor=user_id,
+                  preview_id=preview_id, entries=len(failed))  # fmt: skip
         return DecisionResult(Decision.QUEUED, f"Retrying {len(failed)} entries.", preview_id, len(failed))
 
     def reverse(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
@@ -611,6 +628,37 @@ def _already(preview: models.Preview | None, preview_id: int) -> DecisionResult:
     )
 
 
+def _serialize_postings(session: Session, team_id: str) -> None:
+    """Hold the workspace's row until commit: on PostgreSQL a row lock, on SQLite the database's write lock. What
+    is queued for the workspace is then read and changed by one transaction at a time."""
+    session.execute(
+        update(models.Workspace)
+        .where(models.Workspace.team_id == team_id)
+        .values(name=models.Workspace.name)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _covered_since(failed: Sequence[models.JournalEntry], current: PeriodEntries | None) -> list[str]:
+    """Contracts whose failed revenue is no longer what the period still needs (posted since by another entry, or
+    the contract changed): retrying would post it twice, or post a stale amount."""
+    contracts = {r.contract_id for entry in failed for r in entry.recognitions}
+    wanted: Counter[tuple[str, str, int]] = Counter()
+    for draft in current.drafts if current else ():
+        wanted.update((r.contract_id, str(r.period), r.amount) for r in draft.recognitions if r.contract_id in contracts)
+    waiting = Counter((r.contract_id, r.period, r.amount_minor) for entry in failed for r in entry.recognitions)
+    return sorted({contract for contract, _, _ in (waiting - wanted) + (wanted - waiting)})
+
+
+def _covered_message(contracts: list[str], period: Period) -> str:
+    named = ", ".join(contracts[:5]) + (f" and {len(contracts) - 5} more" if len(contracts) > 5 else "")
+    return (
+        f"Since these entries failed, the revenue of {named} changed or was posted by another entry (a later "
+        f"month's catch-up, or another preview of {period.label}). Retrying would post it twice, so nothing was "
+        f"queued. Run `/deferredrev preview {period}` for what is still to post."
+    )
+
+
 def load_history(session: Session, team_id: str) -> PostedHistory:
     """What is posted, or on its way (approved and in the outbox), by contract and service period."""
     rows = session.execute(
@@ -628,9 +676,16 @@ def load_history(session: Session, team_id: str) -> PostedHistory:
     amounts: dict[str, dict[Period, int]] = defaultdict(dict)
     for contract_id, period, amount in rows:
         amounts[contract_id][Period.parse(period)] = int(amount)
+    # A reversal is dated in the month it is made, but recognises nothing there: only recognition entries make a
+    # month count as posted (catch-up covers posted months, so a reversal's month would otherwise be swept into
+    # the next entry unrecognised).
     periods = session.scalars(
         select(models.JournalEntry.period)
-        .where(models.JournalEntry.team_id == team_id, models.JournalEntry.status.in_(IN_FLIGHT))
+        .where(
+            models.JournalEntry.team_id == team_id,
+            models.JournalEntry.status.in_(IN_FLIGHT),
+            models.JournalEntry.reverses_entry_id.is_(None),
+        )
         .distinct()
     ).all()
     return PostedHistory(amounts=dict(amounts), posted_periods=frozenset(Period.parse(p) for p in periods))

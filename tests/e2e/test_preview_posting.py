@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from decimal import Decimal
@@ -11,12 +12,19 @@ from sqlalchemy import func, select
 from deferredrev.bot import ids
 from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import scheduled_amount
+from deferredrev.sandbox.intuit import Fault
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv, load_contracts
 from deferredrev.storage.models import JournalEntry, Preview
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, CONTRACTS, MEMBER, TEAM, Stack
 
 PERIOD = "2026-10"
+VALIDATION_FAULT = json.dumps({
+    "Fault": {"Error": [{"Message": "A business validation error has occurred while processing your request",
+                         "Detail": "Business Validation Error: rejected for the test", "code": "6000", "element": ""}],
+              "type": "ValidationFault"},
+    "time": "2026-11-01T00:00:00.000-07:00",
+})  # fmt: skip
 
 
 def preview(stack: Stack, user: str = ADMIN, period: str = PERIOD) -> str:
@@ -256,6 +264,29 @@ def test_closed_after_approval_ends_failed_with_retry(ready: Stack) -> None:
     assert len(qbo_entries(stack)) == 5
 
 
+def test_retry_refuses_revenue_a_later_month_caught_up_since(ready: Stack) -> None:
+    stack = ready
+    stack.server.app.posting.use_batch = False  # one entry per call, so exactly the first one fails
+    stack.intuit.inject(Fault.http_status(400, body=VALIDATION_FAULT, content_type="application/json",
+                                          path="/journalentry", method="POST", times=1))  # fmt: skip
+    october = preview(stack)
+    click_post(stack, october)
+    assert "Retry failed entries" in wait_posted(stack, october, contains="failed")
+    [failed] = [c for c in expected_revenue(stack) if c not in revenue_in_qbo(qbo_entries(stack))]
+    november = preview(stack, period="2026-11")
+    assert "catch-up" in str(stack.slack.message(CHANNEL, november).blocks)  # the failed October revenue
+    click_post(stack, november)
+    wait_posted(stack, november)
+    stack.driver.click(APPROVER, action_id=ids.PREVIEW_RETRY, channel=CHANNEL, message_ts=october)
+    assert failed in stack.ephemeral_text(APPROVER, contains="post it twice")
+    time.sleep(0.3)  # anything wrongly queued would have been kicked by now
+    stack.server.app.posting.run()
+    with stack.server.runtime.sessions() as session:
+        contract = next(c for c in load_contracts(session, TEAM) if c.contract_id == failed)
+    both_months = scheduled_amount(contract, Period(2026, 10)) + scheduled_amount(contract, Period(2026, 11))
+    assert revenue_in_qbo(qbo_entries(stack))[failed] == both_months
+
+
 def test_inactive_account_is_shown_and_blocks_posting(ready: Stack) -> None:
     stack = ready
     mapping = stack.server.app.mappings.current(TEAM)
@@ -287,6 +318,27 @@ def test_history_and_reversal(ready: Stack) -> None:
     # The period is open again: a new preview recognises the revenue once more.
     ts_again = preview(stack)
     assert "C-1001" in str(stack.slack.message(CHANNEL, ts_again).blocks)
+
+
+def test_a_reversal_in_a_later_month_does_not_make_that_month_look_posted(ready: Stack) -> None:
+    from datetime import date
+
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # October closes: its reversal lands in November
+    [posted] = stack.server.app.previews.history(TEAM)[:1]
+    assert stack.server.app.previews.reverse(posted["preview_id"], ADMIN, is_admin=True).message
+    stack.server.app.posting.run()
+    reversals = [e for e in qbo_entries(stack) if e["DocNumber"].startswith("RV")]
+    assert len(reversals) == 5 and {e["TxnDate"] for e in reversals} == {"2026-11-30"}
+    november = stack.server.app.previews.create(TEAM, Period(2026, 11), requested_by=ADMIN, channel_id=CHANNEL)
+    kinds = {(line["contract"], line["kind"]) for line in november.content["lines"]}
+    assert ("C-1001", "scheduled") in kinds  # November was never recognised: it is not "already posted"
+    december = stack.server.app.previews.create(TEAM, Period(2026, 12), requested_by=ADMIN, channel_id=CHANNEL)
+    assert any("Nov 2026 was never posted" in warning for warning in december.content["warnings"])
+    assert not any("Nov" in line["note"] for line in december.content["lines"])  # not swept in as catch-up
 
 
 def test_a_line_over_quickbooks_largest_amount_blocks_posting_with_the_reason(ready: Stack) -> None:
