@@ -96,6 +96,7 @@ class Checks:
     warnings: list[str] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
     book_close_date: date | None = None
+    home_currency_only: str | None = None  # the company's currency when multicurrency is off in QuickBooks
 
 
 class PreviewService:
@@ -200,6 +201,8 @@ class PreviewService:
         entries = self._entries(team_id, period, inputs)
         if entries is not None:
             checks.blocking += amounts_quickbooks_refuses(entries.drafts)
+            if checks.home_currency_only:
+                checks.blocking += _currencies_quickbooks_refuses(entries.drafts, checks.home_currency_only)
         return checks, entries
 
     def _checks(self, team_id: str, period: Period, inputs: PeriodInputs) -> Checks:
@@ -224,6 +227,8 @@ class PreviewService:
         try:
             preferences = client.preferences()
             checks.book_close_date = preferences.book_close_date
+            if not preferences.multicurrency_enabled:
+                checks.home_currency_only = preferences.home_currency
             if preferences.book_close_date is not None and period.end <= preferences.book_close_date:
                 checks.blocking.append(
                     f"QuickBooks books are closed through {preferences.book_close_date:%Y-%m-%d}, so {period.label} "
@@ -626,6 +631,25 @@ def _already(preview: models.Preview | None, preview_id: int) -> DecisionResult:
         f"This preview is {words.get(preview.status, preview.status)}. Nothing changed.",
         preview_id,
     )
+
+
+def _currencies_quickbooks_refuses(drafts: Sequence[JournalEntryDraft], home_currency: str) -> list[str]:
+    """Without multicurrency QuickBooks books every entry in its home currency: a JPY amount would land as USD."""
+    foreign: dict[str, set[str]] = defaultdict(set)
+    for draft in drafts:
+        if draft.currency != home_currency:
+            foreign[draft.currency].update(line.contract_id for line in draft.lines)
+    problems = []
+    for currency, contracts in sorted(foreign.items()):
+        named = sorted(contracts)
+        listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+        problems.append(
+            f"This QuickBooks company keeps its books in {home_currency} only (multicurrency is off), so the "
+            f"{currency} revenue of {listed} can't be posted: QuickBooks would record it as {home_currency}. Turn on "
+            "multicurrency in QuickBooks (Settings › Account and settings › Advanced › Currency), or fix the "
+            "contracts' currency."
+        )
+    return problems
 
 
 def _serialize_postings(session: Session, team_id: str) -> None:

@@ -287,6 +287,18 @@ def test_retry_refuses_revenue_a_later_month_caught_up_since(ready: Stack) -> No
     assert revenue_in_qbo(qbo_entries(stack))[failed] == both_months
 
 
+def test_a_foreign_currency_is_refused_when_quickbooks_has_multicurrency_off(ready: Stack) -> None:
+    stack = ready
+    yen = "contract_id,customer,amount,currency,start_date,end_date\nJ-2001,Tokyo KK,3100000,JPY,2026-10-01,2026-10-31\n"
+    import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN, text=yen)
+    shown = str(stack.slack.message(CHANNEL, preview(stack)).blocks)
+    assert "books in USD only (multicurrency is off), so the JPY revenue of J-2001 can't be posted" in shown
+    assert "Post to QuickBooks" not in shown
+    stack.intuit.set_preferences(US_REALM, multicurrency=True)
+    shown = str(stack.slack.message(CHANNEL, preview(stack)).blocks)
+    assert "multicurrency is off" not in shown and "Post to QuickBooks" in shown
+
+
 def test_inactive_account_is_shown_and_blocks_posting(ready: Stack) -> None:
     stack = ready
     mapping = stack.server.app.mappings.current(TEAM)
