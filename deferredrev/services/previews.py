@@ -207,6 +207,7 @@ class PreviewService:
 
     def _checks(self, team_id: str, period: Period, inputs: PeriodInputs) -> Checks:
         checks = Checks()
+        self._check_calendar(period, checks)
         status = inputs.connection.status
         if status == "expired":
             checks.blocking.append("The QuickBooks connection has expired: an admin can `/deferredrev reconnect`.")
@@ -219,6 +220,20 @@ class PreviewService:
         if status == "connected" and inputs.connection.realm_id and not checks.blocking:
             self._check_quickbooks(team_id, inputs.connection.realm_id, period, inputs.mapping, checks)
         return checks
+
+    def _check_calendar(self, period: Period, checks: Checks) -> None:
+        """Revenue is earned as the service is delivered: a month that hasn't begun has nothing to recognise yet."""
+        today = self._clock.now().date()
+        if period.start > today:
+            checks.blocking.append(
+                f"{period.label} hasn't started yet (today is {today:%Y-%m-%d}): its revenue isn't earned, so it can't "
+                f"be posted before {period.start:%Y-%m-%d}. Preview {Period.of(today).label} or an earlier month."
+            )
+        elif period.end > today:
+            checks.warnings.append(
+                f"{period.label} isn't over yet: this entry recognises the whole month's scheduled revenue, dated "
+                f"{period.end:%Y-%m-%d}, and contracts added or changed before then will need another posting."
+            )
 
     def _check_quickbooks(
         self, team_id: str, realm_id: str, period: Period, mapping: Mapping | None, checks: Checks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -225,12 +226,27 @@ def test_a_month_skipped_since_the_last_posting_is_named_in_the_preview(ready: S
     ts = preview(stack)
     click_post(stack, ts)
     wait_posted(stack, ts)
+    until_december_is_over(stack)
     december = str(stack.slack.message(CHANNEL, preview(stack, period="2026-12")).blocks)
     with stack.server.runtime.sessions() as session:
         contracts = load_contracts(session, TEAM)
     november = sum(scheduled_amount(c, Period(2026, 11)) for c in contracts if c.currency == "USD")
     assert f"Nov 2026 was never posted: the {november // 100:,}.{november % 100:02d} USD scheduled there" in december
     assert "Post to QuickBooks" in december  # a warning: December can still be posted
+
+
+def until_december_is_over(stack: Stack) -> None:
+    stack.clock.advance(max(timedelta(0), datetime(2027, 1, 1, 9, tzinfo=UTC) - stack.clock.now()))
+
+
+def test_a_month_that_has_not_started_is_refused_and_the_current_one_warned(ready: Stack) -> None:
+    stack = ready
+    this_month = Period.of(stack.clock.now().date())
+    later = this_month.next()
+    shown = str(stack.slack.message(CHANNEL, preview(stack, period=str(later))).blocks)
+    assert f"{later.label} hasn't started yet" in shown and "Post to QuickBooks" not in shown
+    shown = str(stack.slack.message(CHANNEL, preview(stack, period=str(this_month))).blocks)
+    assert f"{this_month.label} isn't over yet" in shown
 
 
 def test_closed_period_is_refused_with_a_clear_message(ready: Stack) -> None:
@@ -342,7 +358,8 @@ def test_a_reversal_in_a_later_month_does_not_make_that_month_look_posted(ready:
     stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # October closes: its reversal lands in November
     [posted] = stack.server.app.previews.history(TEAM)[:1]
     assert stack.server.app.previews.reverse(posted["preview_id"], ADMIN, is_admin=True).message
-    stack.server.app.posting.run()
+    stack.server.app.posting.run()  # or a run already under way: either posts the five reversing entries
+    stack.slack.wait_for(lambda: len(qbo_entries(stack)) == 10, timeout=30, message="the reversing entries")
     reversals = [e for e in qbo_entries(stack) if e["DocNumber"].startswith("RV")]
     assert len(reversals) == 5 and {e["TxnDate"] for e in reversals} == {"2026-11-30"}
     november = stack.server.app.previews.create(TEAM, Period(2026, 11), requested_by=ADMIN, channel_id=CHANNEL)
