@@ -53,18 +53,29 @@ def sandbox(args: argparse.Namespace) -> int:
 
 
 def contracts_import(args: argparse.Namespace) -> int:
+    from deferredrev.revrec.csv_contracts import NotUtf8Error, decode_contracts_csv
     from deferredrev.services.contracts import ContractImportError, import_contracts_csv
 
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or error.__class__.__name__
-        raise CommandError(f"cannot read {path}: {reason}") from None
+        content = path.read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror or error.__class__.__name__}") from None
+    try:
+        text = decode_contracts_csv(content, name=str(path), then="import it again")
+    except NotUtf8Error as error:
+        raise CommandError(str(error)) from None
     runtime = _runtime()
     try:
         db.upgrade(runtime.engine)
-        result = import_contracts_csv(runtime.sessions, runtime.clock, team_id=args.team, text=text, actor="cli")
+        result = import_contracts_csv(
+            runtime.sessions,
+            runtime.clock,
+            team_id=args.team,
+            text=text,
+            actor="cli",
+            default_plan=runtime.settings.default_plan,
+        )
     except ContractImportError as error:
         print(f"{path}: nothing imported, {len(error.errors)} problem(s):", file=sys.stderr)
         for problem in error.errors:

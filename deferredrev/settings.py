@@ -15,6 +15,9 @@ from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 E = TypeVar("E", bound=StrEnum)
 
 DEFAULT_DATABASE_URL = "sqlite:///deferredrev.db"
@@ -82,7 +85,7 @@ class Settings:
                 "DEFERREDREV_ENCRYPTION_KEYS is required: run `deferredrev keys generate` and set it to the printed value"
             )
         return cls(
-            database_url=_text(env, "DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=_database_url(env, "DATABASE_URL"),
             port=_port(env),
             public_url=public_url,
             slack_signing_secret=_text(env, "SLACK_SIGNING_SECRET"),
@@ -165,6 +168,22 @@ def _token(env: Mapping[str, str], name: str, prefixes: tuple[str, ...]) -> str 
     value = _text(env, name)
     if value is not None and not value.startswith(prefixes):
         raise SettingsError(f"{name} should start with {' or '.join(prefixes)}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], name: str) -> str:
+    """The SQLAlchemy URL, checked here so a typo stops the start with this message (the URL may hold a password,
+    so the message never repeats it)."""
+    value = _text(env, name)
+    if value is None:
+        return DEFAULT_DATABASE_URL
+    try:
+        make_url(value)
+    except (ArgumentError, ValueError):
+        raise SettingsError(
+            f"{name} is not a valid database URL; write it like postgresql://user:password@host:5432/dbname or "
+            "sqlite:///deferredrev.db (percent-encode special characters in the password)"
+        ) from None
     return value
 
 

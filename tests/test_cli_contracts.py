@@ -20,6 +20,7 @@ from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import scheduled_amount
 from deferredrev.storage.db import make_engine, make_session_factory
 from deferredrev.storage.models import Contract as ContractRow
+from deferredrev.storage.models import Workspace
 
 SCRIPT = Path(sys.executable).with_name("deferredrev")
 TEAM = "T0CLI0001"
@@ -183,7 +184,9 @@ def test_unreadable_files_are_refused_clearly(env: dict[str, str], workdir: Path
         )
     )
     result = import_file(latin1, env, workdir)
-    assert result.returncode == 1 and "cannot read" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "latin1.csv isn't UTF-8 text. Save it as “CSV UTF-8 (Comma delimited)” (Excel)" in result.stderr
+    assert "then import it again. (Byte 64 is not UTF-8.)" in result.stderr
 
 
 def test_export_with_a_bad_period_or_an_empty_database_is_clear(env: dict[str, str], workdir: Path) -> None:
@@ -214,3 +217,51 @@ def test_roll_forward_and_waterfall_reports(env: dict[str, str], workdir: Path) 
     assert october == usd["recognised"]
     missing = run(["contracts", "export", "--team", TEAM, "--report", "waterfall"], env, workdir)
     assert missing.returncode == 1 and "--report needs --period" in missing.stderr
+
+
+def test_dates_at_the_ends_of_the_calendar_are_line_errors(env: dict[str, str], workdir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "ancient.csv"
+    bad.write_text(
+        "contract_id,customer,amount,currency,start_date,end_date,cancel_date\n"
+        "C1,Acme,1.00,USD,0001-01-01,0001-12-31,0001-01-01\n"
+        "C2,Acme,1.00,USD,2026-01-01,2026-12-31,\n"
+    )
+    result = import_file(bad, env, workdir)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "line 2, start_date: start_date 0001-01-01 is out of range" in result.stderr
+    assert stored(env) == {}
+
+
+def test_a_workspace_made_by_an_import_gets_the_default_plan(env: dict[str, str], workdir: Path) -> None:
+    result = import_file(sample_contracts_path(), {**env, "DEFERREDREV_DEFAULT_PLAN": "starter"}, workdir)
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        with make_session_factory(engine)() as session:
+            assert session.get_one(Workspace, TEAM).plan == "starter"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("report", "period", "message"),
+    [
+        ("rollforward", "2026-01..2026-03", "--period: rollforward covers one month (YYYY-MM), not a range"),
+        ("waterfall", "2026-03..2026-01", "--period: the range 2026-03..2026-01 ends before it starts"),
+    ],
+)
+def test_report_periods_that_would_mislead_are_refused(
+    env: dict[str, str], workdir: Path, report: str, period: str, message: str
+) -> None:
+    assert import_file(sample_contracts_path(), env, workdir).returncode == 0
+    result = run(["contracts", "export", "--team", TEAM, "--report", report, "--period", period], env, workdir)
+    assert result.returncode == 1 and result.stdout == ""
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_malformed_database_url_is_a_configuration_error(env: dict[str, str], workdir: Path) -> None:
+    url = "postgresql://revrec:canary-db-pw-2@db.example.com:54x2/revrec"
+    result = import_file(sample_contracts_path(), {**env, "DATABASE_URL": url}, workdir)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "configuration error: DATABASE_URL is not a valid database URL" in result.stderr
+    assert "canary-db-pw-2" not in result.stderr

@@ -90,3 +90,18 @@ def test_serve_requirements() -> None:
     settings = Settings.from_env({"DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1"))})
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
         settings.require_for_serve()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not a url", "postgresql://revrec:canary-db-pw-1@db.example.com:54x2/revrec", "postgresql://u:canary-db-pw-1@[::1/db"],
+)
+def test_a_malformed_database_url_names_the_variable_not_the_password(url: str) -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL is not a valid database URL") as caught:
+        Settings.from_env({"DATABASE_URL": url}, require_keys=False)
+    assert "canary-db-pw-1" not in str(caught.value) and caught.value.__cause__ is None
+
+
+def test_good_database_urls_are_kept_as_written() -> None:
+    for url in ("postgresql://u:p%40ss@db:5432/revrec", "postgres://u@db/revrec", "sqlite:////var/lib/revrec.db"):
+        assert Settings.from_env({"DATABASE_URL": url}, require_keys=False).database_url == url

@@ -12,6 +12,10 @@ from deferredrev.revrec.money import MAX_MINOR_UNITS, Currency, format_amount, g
 MAX_CONTRACT_ID_LENGTH = 64
 MAX_CUSTOMER_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 4000
+# Dates a contract may use: far from the ends of the calendar, so a day before the start or a month after the end
+# always exists (and every database stores them).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
 
 
 class Method(StrEnum):
@@ -56,6 +60,10 @@ class Contract:
         self._check_dates()
 
     def _check_dates(self) -> None:
+        for name in ("start_date", "end_date", "cancel_date"):
+            value = getattr(self, name)
+            if value is not None and (problem := date_out_of_range(name, value)):
+                raise ContractError(problem)
         if self.end_date < self.start_date:
             raise ContractError(f"end_date {self.end_date} is before start_date {self.start_date}")
         if self.cancel_date is None:
@@ -87,6 +95,13 @@ class Contract:
 
     def formatted_amount(self) -> str:
         return format_amount(self.amount, self.currency, with_code=True)
+
+
+def date_out_of_range(name: str, value: date) -> str | None:
+    """Why ``value`` can't be a contract date, or None when it can."""
+    if EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return f"{name} {value.isoformat()} is out of range; use a date between {EARLIEST_DATE} and {LATEST_DATE}"
 
 
 def _check_text(name: str, value: str, max_length: int) -> None:

@@ -3,9 +3,10 @@
 Import format: a header row naming the columns ``contract_id, customer, amount, currency, start_date, end_date``
 and optionally ``method, description, cancel_date``, in any order (names are case-insensitive and trimmed; a
 UTF-8 byte-order mark is ignored). Amounts are in major units with the currency's decimals at most ("1,200.50");
-dates are YYYY-MM-DD; ``method`` defaults to daily; ``cancel_date`` is the last day of service. Blank lines are
-skipped. Line numbers are physical lines of the file (the header is line 1), so a quoted field spanning two lines
-counts as two.
+dates are YYYY-MM-DD between 1900-01-01 and 9998-12-31; ``method`` defaults to daily; ``cancel_date`` is the last day
+of service. Blank lines are skipped, and so are unnamed columns at the end of the header when every value in them is
+empty (what a spreadsheet exports). Line numbers are physical lines of the file (the header is line 1), so a quoted
+field spanning two lines counts as two. A file must be UTF-8 text without NUL characters.
 
 Text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) are
 written with a leading apostrophe, which the import removes again, so exports are safe to open and round-trip.
@@ -20,7 +21,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from deferredrev.revrec.contracts import MAX_CONTRACT_ID_LENGTH, MAX_CUSTOMER_LENGTH, Contract, Method
+from deferredrev.revrec.contracts import (
+    MAX_CONTRACT_ID_LENGTH,
+    MAX_CUSTOMER_LENGTH,
+    Contract,
+    Method,
+    date_out_of_range,
+)
 from deferredrev.revrec.errors import RevrecError
 from deferredrev.revrec.money import format_amount, get_currency, parse_amount
 from deferredrev.revrec.periods import Period
@@ -34,6 +41,25 @@ MAX_ROWS = 50_000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+SAVE_AS_CSV_UTF8 = "Save it as “CSV UTF-8 (Comma delimited)” (Excel) or download it as CSV (Google Sheets)"
+
+
+class NotUtf8Error(ValueError):
+    """The file's bytes are not UTF-8 text; the message names the file and says how to save it so they are."""
+
+
+def decode_contracts_csv(content: bytes, *, name: str, then: str = "upload it again") -> str:
+    """The text of a contracts file's bytes (UTF-8, a byte-order mark is fine); :class:`NotUtf8Error` otherwise.
+
+    ``then`` ends the advice: what the person does once the file is saved again (upload it, import it).
+    """
+    advice = f"{name} isn't UTF-8 text. {SAVE_AS_CSV_UTF8}, then {then}."
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise NotUtf8Error(f"{advice} (It is UTF-16.)")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise NotUtf8Error(f"{advice} (Byte {error.start + 1} is not UTF-8.)") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +77,11 @@ class LineError:
 class ContractsFile:
     contracts: tuple[Contract, ...]
     errors: tuple[LineError, ...]
+    lines: tuple[int, ...] = ()  # the line each contract was read from, in the same order
+
+    def line_numbers(self) -> dict[str, int]:
+        """contract_id -> the line it was read from."""
+        return {contract.contract_id: line for contract, line in zip(self.contracts, self.lines, strict=True)}
 
     @property
     def ok(self) -> bool:
@@ -59,16 +90,19 @@ class ContractsFile:
 
 def parse_contracts_csv(text: str) -> ContractsFile:
     """Every contract in the file, or (all-or-nothing) no contracts and every error found."""
-    records = _records(text.removeprefix("\ufeff"))
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        return _failed(*_nul_errors(text))
+    records = _records(text)
     header = next(records, None)
     if header is None:
         return _failed(LineError(1, None, f"the file is empty; expected a header row: {', '.join(REQUIRED_COLUMNS)}"))
     if isinstance(header[1], LineError):
         return _failed(header[1])
-    columns, header_errors = _read_header(header[1])
-    if header_errors:
-        return _failed(*header_errors)
-    parser = _RowParser(columns)
+    layout = _read_header(header[1])
+    if layout.errors:
+        return _failed(*layout.errors)
+    parser = _RowParser(layout)
     for line, fields in records:
         if isinstance(fields, LineError):
             return _failed(*parser.errors, fields)
@@ -81,7 +115,7 @@ def parse_contracts_csv(text: str) -> ContractsFile:
         return _failed(LineError(1, None, "the file has a header but no contracts"))
     if parser.errors:
         return _failed(*parser.errors)
-    return ContractsFile(tuple(parser.contracts), ())
+    return ContractsFile(tuple(parser.contracts), (), tuple(parser.lines))
 
 
 def contracts_to_csv(contracts: Iterable[Contract]) -> str:
@@ -139,6 +173,13 @@ def _failed(*errors: LineError) -> ContractsFile:
     return ContractsFile((), tuple(errors))
 
 
+def _nul_errors(text: str) -> Iterator[LineError]:
+    """One error per physical line holding a NUL character (no database stores one in text)."""
+    for line, content in enumerate(io.StringIO(text, newline=""), start=1):
+        if "\x00" in content:
+            yield LineError(line, None, "this line contains a NUL character; save the file as CSV UTF-8")
+
+
 def _records(text: str) -> Iterator[tuple[int, list[str] | LineError]]:
     """(first physical line, fields) for each non-blank record; a LineError where the CSV itself is malformed."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -156,9 +197,27 @@ def _records(text: str) -> Iterator[tuple[int, list[str] | LineError]]:
             yield line, fields
 
 
-def _read_header(fields: list[str]) -> tuple[dict[str, int], list[LineError]]:
-    names = [field.strip().lower() for field in fields]
-    errors: list[LineError] = []
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where each named column is, how many fields the header has, and what is wrong with it."""
+
+    columns: dict[str, int]
+    width: int  # fields in the header, unnamed trailing columns included
+    named_width: int  # fields up to the last named column
+    errors: list[LineError]
+
+
+def _read_header(fields: list[str]) -> _Layout:
+    everything = [field.strip().lower() for field in fields]
+    named_width = len(everything)
+    while named_width and not everything[named_width - 1]:
+        named_width -= 1  # unnamed columns at the end (a spreadsheet's export): ignored while their values are empty
+    errors = [
+        LineError(1, None, f"column {position + 1} has no name")
+        for position, name in enumerate(everything[:named_width])
+        if not name
+    ]
+    names = [name for name in everything[:named_width] if name]
     unknown = [name for name in names if name not in ALL_COLUMNS]
     if unknown:
         allowed = ", ".join(ALL_COLUMNS)
@@ -169,31 +228,40 @@ def _read_header(fields: list[str]) -> tuple[dict[str, int], list[LineError]]:
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
         errors.append(LineError(1, None, f"missing required column(s): {', '.join(missing)}"))
-    return {name: position for position, name in enumerate(names)}, errors
+    columns = {name: position for position, name in enumerate(everything[:named_width]) if name}
+    return _Layout(columns, len(fields), named_width, errors)
 
 
 class _RowParser:
     """Parses data rows one at a time, collecting contracts and errors."""
 
-    def __init__(self, columns: dict[str, int]) -> None:
-        self.columns = columns
+    def __init__(self, layout: _Layout) -> None:
+        self.layout = layout
         self.rows = 0
         self.contracts: list[Contract] = []
+        self.lines: list[int] = []
         self.errors: list[LineError] = []
         self.first_line_of: dict[str, int] = {}
 
     def parse(self, line: int, fields: list[str]) -> None:
         self.rows += 1
-        if len(fields) != len(self.columns):
-            self.errors.append(LineError(line, None, f"expected {len(self.columns)} fields, found {len(fields)}"))
+        layout = self.layout
+        if not layout.named_width <= len(fields) <= layout.width:
+            expected = str(layout.width) if layout.width == layout.named_width else f"{layout.named_width} to {layout.width}"
+            self.errors.append(LineError(line, None, f"expected {expected} fields, found {len(fields)}"))
             return
-        values = {name: _from_spreadsheet(fields[position].strip()) for name, position in self.columns.items()}
+        for position in range(layout.named_width, len(fields)):
+            if fields[position].strip():
+                unnamed = f"column {position + 1} has no name; name it in the header row or clear its values"
+                self.errors.append(LineError(line, None, unnamed))
+        values = {name: _from_spreadsheet(fields[position].strip()) for name, position in layout.columns.items()}
         row = _Row(line, values)
         contract = row.contract()
         self.errors.extend(row.errors)
         self._check_duplicate(line, values["contract_id"])
         if contract is not None and not row.errors:
             self.contracts.append(contract)
+            self.lines.append(line)
 
     def _check_duplicate(self, line: int, contract_id: str) -> None:
         if not contract_id:
@@ -298,10 +366,15 @@ class _Row:
             self._error(column, f"{column} must be a date like 2026-01-31 (YYYY-MM-DD); got {value!r}")
             return None
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             self._error(column, f"{column} {value!r} is not a real calendar date")
             return None
+        problem = date_out_of_range(column, parsed)
+        if problem:
+            self._error(column, problem)
+            return None
+        return parsed
 
     def _method(self) -> Method | None:
         value = self.values.get("method", "").lower()

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
+from slack_sdk import WebClient
+from sqlalchemy.exc import OperationalError
 
 from deferredrev.bot import ids
+from deferredrev.bot.admins import AdminChecker
+from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.contracts import (
     MAX_FILE_BYTES,
+    ImportAnswer,
     UploadedFile,
     UploadError,
+    _import_upload,
     download_text,
     is_slack_file_url,
     uploaded_file,
 )
+from deferredrev.clock import ManualClock
 from deferredrev.sandbox.slack import SlackSandbox
+from deferredrev.services.connections import ConnectionService
+from deferredrev.services.mappings import MappingService
+from deferredrev.services.status import StatusReader
+from deferredrev.services.workspaces import WorkspaceService
+from deferredrev.settings import Plan
+from deferredrev.storage.db import SessionFactory, make_engine, make_session_factory
+from deferredrev.storage.models import Workspace
 
 
 @pytest.mark.parametrize(
@@ -93,3 +111,58 @@ def test_download_stops_at_5_mb_even_when_slack_gave_no_size(sandbox: SlackSandb
 def test_non_utf8_is_refused_with_what_to_do(sandbox: SlackSandbox) -> None:
     with pytest.raises(UploadError, match=r"isn't UTF-8 text\. Save it as “CSV UTF-8"):
         download_text(hosted(sandbox, "Café".encode("cp1252")), token="xoxb-good", api_base=sandbox.api_url)
+
+
+# ---- after the ack: importing the downloaded file ---------------------------------------------------------------------
+
+CONTRACTS_CSV = b"contract_id,customer,amount,currency,start_date,end_date\nC1,Acme,100.00,USD,2026-01-01,2026-12-31\n"
+
+
+def import_deps(sessions: SessionFactory, *, default_plan: Plan = Plan.GROWTH) -> BotDeps:
+    clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
+    return BotDeps(
+        workspaces=WorkspaceService(
+            sessions=sessions, clock=clock, default_plan=default_plan, configured_admins=frozenset()
+        ),
+        connections=Mock(ConnectionService),
+        mappings=Mock(MappingService),
+        status=Mock(StatusReader),
+        admins=Mock(AdminChecker),
+        sessions=sessions,
+        public_url="http://localhost:3000",
+        clock=clock,
+    )
+
+
+def slack_client(sandbox: SlackSandbox) -> Mock:
+    client = Mock(WebClient)
+    client.token, client.base_url = "xoxb-good", sandbox.api_url
+    return client
+
+
+ANSWER = ImportAnswer("V1", "T1", "U1", {"channel_id": None})
+
+
+def test_a_workspace_the_import_makes_gets_the_configured_default_plan(
+    sandbox: SlackSandbox, sessions: SessionFactory
+) -> None:
+    client = slack_client(sandbox)
+    _import_upload(import_deps(sessions, default_plan=Plan.STARTER), client, hosted(sandbox, CONTRACTS_CSV), ANSWER)
+    with sessions() as session:
+        assert session.get_one(Workspace, "T1").plan == "starter"
+    assert "Imported" in json.dumps(client.views_update.call_args.kwargs["view"])
+
+
+def test_an_unexpected_failure_leaves_no_modal_on_importing_and_reaches_the_error_handler(
+    sandbox: SlackSandbox, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/no/such/dir/gone.db")  # every query fails: the database went away
+    client = slack_client(sandbox)
+    try:
+        with pytest.raises(OperationalError):
+            _import_upload(import_deps(make_session_factory(engine)), client, hosted(sandbox, CONTRACTS_CSV), ANSWER)
+    finally:
+        engine.dispose()
+    shown = client.views_update.call_args.kwargs
+    assert shown["view_id"] == "V1"
+    assert "Something went wrong importing c.csv; nothing was imported" in json.dumps(shown["view"])

@@ -64,3 +64,21 @@ def test_cancellation_bounds() -> None:
     assert not make(cancel_date=date(2023, 12, 31)).has_service
     assert make(cancel_date=date(2024, 1, 1)).has_service
     assert make(cancel_date=date(2024, 12, 31)).last_service_day == date(2024, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"start_date": date(1, 1, 1), "cancel_date": date(1, 1, 1)}, "start_date 0001-01-01 is out of range"),
+        ({"end_date": date(9999, 12, 31)}, "end_date 9999-12-31 is out of range"),
+        ({"start_date": date(1899, 12, 31)}, "start_date 1899-12-31 is out of range"),
+    ],
+)
+def test_dates_near_the_ends_of_the_calendar_are_refused_not_overflowed(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ContractError, match=message):
+        make(**changes)
+
+
+def test_the_outermost_allowed_dates() -> None:
+    contract = make(start_date=date(1900, 1, 1), end_date=date(9998, 12, 31), cancel_date=date(1900, 1, 1))
+    assert contract.has_service and contract.total_days == (date(9998, 12, 31) - date(1900, 1, 1)).days + 1

@@ -139,6 +139,54 @@ def test_too_many_rows() -> None:
     assert error == (MAX_ROWS + 2, None, "the file has more than 50,000 contracts; split it into smaller files")
 
 
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        ("C-2,Acme,1,USD,0001-01-01,0001-12-31,0001-01-01", "start_date", "start_date 0001-01-01 is out of range"),
+        ("C-2,Acme,1,USD,2024-01-01,9999-12-31,", "end_date", "end_date 9999-12-31 is out of range"),
+        ("C-2,Acme,1,USD,2024-01-01,2024-12-31,0001-01-01", "cancel_date", "cancel_date 0001-01-01 is out of range"),
+    ],
+)
+def test_dates_out_of_range_are_line_errors(row: str, column: str, message: str) -> None:
+    found = errors(f"{HEADER},cancel_date\n{GOOD},\n{row}\n")
+    assert (3, column) in [(line, where) for line, where, _ in found]
+    assert any(message in text for _, _, text in found)
+
+
+def test_nul_characters_are_refused_on_their_lines() -> None:
+    text = f"{HEADER}\n{GOOD}\nC-2,Ac\x00me,1,USD,2024-01-01,2024-01-31\nC-3,A,1,USD,2024-01-01,2024-01-31\x00\n"
+    assert errors(text) == [
+        (3, None, "this line contains a NUL character; save the file as CSV UTF-8"),
+        (4, None, "this line contains a NUL character; save the file as CSV UTF-8"),
+    ]
+    assert str(parse_contracts_csv("\x00" + HEADER).errors[0]).startswith("line 1: this line contains a NUL character")
+
+
+def test_empty_trailing_columns_of_a_spreadsheet_export_are_ignored() -> None:
+    parsed = parse_contracts_csv(f"{HEADER},,\n{GOOD},,\nC-2,B,1,USD,2024-01-01,2024-01-31\n")
+    assert parsed.ok and [c.contract_id for c in parsed.contracts] == ["C-1", "C-2"]
+    assert parsed.lines == (2, 3)
+
+
+def test_a_value_under_an_unnamed_column_is_named_as_such() -> None:
+    assert errors(f"{HEADER},,\n{GOOD},,\nC-2,B,1,USD,2024-01-01,2024-01-31,,oops\nC-3,B,1,USD,2024-01-01\n") == [
+        (3, None, "column 8 has no name; name it in the header row or clear its values"),
+        (4, None, "expected 6 to 8 fields, found 5"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("contract_id,,customer,amount,currency,start_date,end_date", ["column 2 has no name"]),
+        (f" ,{HEADER}, ,", ["column 1 has no name"]),
+        (f"{HEADER[:11]},, ,{HEADER[12:]}", ["column 2 has no name", "column 3 has no name"]),
+    ],
+)
+def test_unnamed_columns_before_the_last_name_are_numbered(header: str, expected: list[str]) -> None:
+    assert [message for _, _, message in errors(f"{header}\n{GOOD}\n")] == expected
+
+
 def test_line_error_reads_well() -> None:
     assert str(LineError(3, "amount", "amount is empty")) == "line 3, amount: amount is empty"
 

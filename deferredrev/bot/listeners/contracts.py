@@ -2,7 +2,8 @@
 
 The submission is checked at once (an admin, a file, hosted by Slack, not too large); then, after the ack, the
 uploaded CSV is downloaded with the bot token and imported all or nothing, and the modal shows the outcome: the
-first problems above the file input, with the full list in a message to the person (nothing is lost).
+first problems above the file input, with the full list in a message to the person (nothing is lost). Should the
+import fail unexpectedly, the modal says so before the error goes on to the app's error handler.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp, Later
 from deferredrev.bot.listeners.replies import channel_id_of, metadata_of, reply, team_id_of, user_id_of
-from deferredrev.revrec.csv_contracts import LineError
+from deferredrev.revrec.csv_contracts import LineError, NotUtf8Error, decode_contracts_csv
 from deferredrev.services.contract_stats import contract_stats
 from deferredrev.services.contracts import ContractImportError, import_contracts_csv
 
@@ -34,10 +35,7 @@ logger = logging.getLogger(__name__)
 DOWNLOAD_TIMEOUT = httpx.Timeout(10.0)
 MAX_FILE_BYTES = 5 * 1024 * 1024
 ERRORS_FILE_NAME = "contracts-import-errors.txt"
-NOT_UTF8 = (
-    "{name} isn't UTF-8 text. Save it as “CSV UTF-8 (Comma delimited)” (Excel) or download it as CSV "
-    "(Google Sheets), then upload it again."
-)
+IMPORT_FAILED = "Something went wrong importing {name}; nothing was imported. Try again in a moment."
 
 
 class UploadError(Exception):
@@ -142,9 +140,14 @@ class ImportAnswer:
 
 
 def _import_upload(deps: BotDeps, client: WebClient, upload: UploadedFile, answer: ImportAnswer) -> None:
+    """Download and import; the modal (and the person) hear the outcome, whatever it is."""
     try:
         text = download_text(upload, token=client.token or "", api_base=client.base_url)
-        result = import_contracts_csv(deps.sessions, deps.clock, team_id=answer.team_id, text=text, actor=answer.user_id)
+        # a new workspace is made as every other path makes it: on DEFERREDREV_DEFAULT_PLAN
+        plan = deps.workspaces.settings(answer.team_id).plan
+        result = import_contracts_csv(
+            deps.sessions, deps.clock, team_id=answer.team_id, text=text, actor=answer.user_id, default_plan=plan
+        )
     except UploadError as error:
         if not _show(client, answer.view_id, modals.import_modal(str(error), metadata=answer.metadata)):
             _tell(client, answer.user_id, answer.channel_id, messages.error_message(str(error)))
@@ -153,6 +156,10 @@ def _import_upload(deps: BotDeps, client: WebClient, upload: UploadedFile, answe
         _show(client, answer.view_id, modals.import_modal(blocks.import_field_error(error.errors), metadata=answer.metadata))
         _send_all_errors(client, answer.user_id, answer.channel_id, error.errors, upload.name)
         return
+    except Exception:
+        # not left on "Importing…": the modal says it failed; the error handler logs it and tells the person
+        _show(client, answer.view_id, modals.import_modal(IMPORT_FAILED.format(name=upload.name), metadata=answer.metadata))
+        raise
     done = blocks.import_done_message(result, upload.name)
     _show(client, answer.view_id, modals.import_done_modal(done))
     _tell(client, answer.user_id, answer.channel_id, done)
@@ -200,12 +207,10 @@ def download_text(upload: UploadedFile, *, token: str, api_base: str) -> str:
     """The file's text: at most 5 MB, UTF-8 (a byte-order mark is fine). The bot token goes only to Slack."""
     check_upload(upload, api_base=api_base)
     content = _fetch(upload, token)
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UploadError(NOT_UTF8.format(name=upload.name) + " (It is UTF-16.)")
     try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UploadError(NOT_UTF8.format(name=upload.name) + f" (Byte {error.start + 1} is not UTF-8.)") from None
+        return decode_contracts_csv(content, name=upload.name)
+    except NotUtf8Error as error:
+        raise UploadError(str(error)) from None
 
 
 def _fetch(upload: UploadedFile, token: str) -> bytes:
