@@ -41,6 +41,22 @@ def test_settings_modal_saves_and_shows_in_status(stack: Stack) -> None:
     assert "Four-eyes: off" in status and "Posting: summary" in status and "2026-01-01" in status
 
 
+def test_an_alert_channel_is_told_and_one_without_the_bot_is_named(stack: Stack) -> None:
+    stack.workspace.add_channel("C0NOBOT", "no-bot", members=[ADMIN], bot_member=False)
+    for channel in (CHANNEL, "C0NOBOT"):
+        stack.command("settings")
+        view = stack.slack.wait_for_view(ADMIN, callback_id=ids.SETTINGS_VIEW)
+        stack.driver.submit(ADMIN, view["id"], {ids.ALERT_CHANNEL_INPUT: channel, ids.POSTING_MODE_INPUT: "per_contract"})
+        assert stack.server.app.workspaces.settings(TEAM).alert_channel == channel  # saved before the ack
+    announced = stack.slack.wait_for(
+        lambda: next((m for m in stack.slack.messages(CHANNEL) if "connection alerts" in m.text), None),
+        message="the alert channel told",
+    )
+    assert f"<@{ADMIN}>" in announced.text
+    saved = stack.ephemeral_text(ADMIN, contains="I'm not a member of <#C0NOBOT>")
+    assert "/invite @DeferredRev" in saved and stack.server.app.workspaces.settings(TEAM).alert_channel == "C0NOBOT"
+
+
 def test_members_cannot_open_settings(stack: Stack) -> None:
     stack.command("settings", user=MEMBER)
     assert "change settings" in stack.ephemeral_text(MEMBER, contains="settings")

@@ -16,14 +16,12 @@ from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.blocks.preview import history_message, preview_message, reject_modal
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp, Later
-from deferredrev.bot.listeners.replies import channel_id_of, reply, team_id_of, user_id_of
+from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, channel_id_of, reply, team_id_of, user_id_of
 from deferredrev.revrec.errors import PeriodError
 from deferredrev.revrec.periods import Period
 from deferredrev.services.previews import Decision, DecisionResult
 
 logger = logging.getLogger(__name__)
-
-NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found", "is_archived")
 
 
 def register(app: GuardedApp) -> None:

@@ -10,6 +10,8 @@ from slack_sdk import WebClient
 
 from deferredrev.bot.blocks.common import Block
 
+NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found", "is_archived")  # Slack's errors when the bot can't post there
+
 
 def reply(body: dict[str, Any], respond: Respond, client: WebClient, text: str, blocks: list[Block], **extra: Any) -> None:
     """Ephemeral answer to the user behind ``body``."""

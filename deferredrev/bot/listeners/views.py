@@ -14,7 +14,7 @@ from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.modals import parse_settings_state, selected_account
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp, Later
-from deferredrev.bot.listeners.replies import metadata_of, team_id_of, user_id_of
+from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, metadata_of, team_id_of, user_id_of
 from deferredrev.qbo.errors import QboError, QboNotFoundError
 from deferredrev.services.mappings import MappingError, Role
 from deferredrev.services.qbo_access import NotConnectedError
@@ -70,13 +70,21 @@ def settings_submitted(
         ack(response_action="errors", errors={ids.APPROVERS_BLOCK: "Only DeferredRev admins can change settings."})
         return
     values = parse_settings_state(view.get("state", {}))
+    before = deps.workspaces.settings(team_id).alert_channel
     deps.workspaces.update(team_id, user_id=user_id, **values)
     ack()
-    later(_confirm_settings, client, user_id, metadata_of(view).get("channel_id"))
+    new_alert_channel = values.get("alert_channel") if values.get("alert_channel") != before else None
+    later(_confirm_settings, client, user_id, metadata_of(view).get("channel_id"), new_alert_channel)
 
 
-def _confirm_settings(client: WebClient, user_id: str, channel: str | None) -> None:
-    text, blocks = messages.confirmation("Settings saved.")
+def _confirm_settings(client: WebClient, user_id: str, channel: str | None, new_alert_channel: str | None) -> None:
+    saved = "Settings saved."
+    if new_alert_channel and not _announce_alerts(client, new_alert_channel, user_id):
+        saved += (
+            f" I'm not a member of <#{new_alert_channel}>, so connection alerts can't be posted there: invite me with "
+            "`/invite @DeferredRev` in that channel (admins get the alerts by DM either way)."
+        )
+    text, blocks = messages.confirmation(saved)
     try:
         if channel:
             client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
@@ -84,6 +92,18 @@ def _confirm_settings(client: WebClient, user_id: str, channel: str | None) -> N
             client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
     except SlackApiError as error:
         logger.info("could not confirm settings to %s: %s", user_id, error.response.get("error"))
+
+
+def _announce_alerts(client: WebClient, channel: str, user_id: str) -> bool:
+    """Tell the new alert channel what it will get; False when the bot can't post there."""
+    text = f"<@{user_id}> chose this channel for DeferredRev's QuickBooks connection alerts."
+    try:
+        client.chat_postMessage(channel=channel, text=text, blocks=messages.confirmation(text)[1])
+    except SlackApiError as error:
+        if error.response.get("error") in NOT_IN_CHANNEL:
+            return False
+        raise
+    return True
 
 
 def _dm(client: WebClient, user_id: str, text: str) -> None:
