@@ -3,8 +3,8 @@
 Every handler we install formats through :class:`RedactingFormatter`, which scrubs the *final* text (message,
 arguments and traceback alike) of:
 
-- secret values known at run time (signing and client secrets, encryption keys, every token the vault decrypts),
-  registered in a :class:`SecretRegistry`;
+- secret values known at run time (signing and client secrets, encryption keys, the current tokens of every
+  connection the vault has stored or decrypted), registered in a :class:`SecretRegistry`;
 - strings shaped like tokens even when we never saw them: Slack tokens, JWTs, bearer headers, Intuit refresh
   tokens, and secret-bearing ``key=value`` pairs in query strings and form bodies (``code=``, ``state=``,
   ``refresh_token=`` ...).
@@ -16,10 +16,14 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict, deque
+from collections.abc import Hashable, Iterable
+from typing import TypeGuard
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 8
+MAX_TRACKED_OWNERS = 4096  # e.g. 2,048 connections' access and refresh tokens
+RETIRED_KEPT = 256  # rotated-out values still redacted, for log lines in flight during a rotation
 
 TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bxox[abeoprs]-[A-Za-z0-9-]+"),  # Slack bot/user/refresh tokens
@@ -37,27 +41,85 @@ TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
 
 
 class SecretRegistry:
-    """Secret values to scrub from logs; thread-safe and append-only while the process runs."""
+    """Secret values to scrub from logs; thread-safe, and bounded however long the process runs.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    Two kinds of secret:
+
+    - :meth:`add`: values fixed for the life of the process (signing and client secrets, encryption keys). Kept
+      forever, so only for a handful of configuration values, never for tokens that rotate.
+    - :meth:`track`: the *current* value of something that rotates, keyed by its owner (e.g. one connection's
+      refresh token). A newer value replaces the owner's previous one, which stays among the last
+      ``retired_kept`` retired values (a log line about it may still be in flight) and is then forgotten. At most
+      ``max_owners`` owners are remembered, least recently tracked dropped first (the token store tracks a
+      connection's tokens again on every read, so tokens in use stay tracked).
+
+    Matching is plain substring search over the current list, longest first (no regex to rebuild).
+    """
+
+    def __init__(
+        self, secrets: Iterable[str] = (), *, max_owners: int = MAX_TRACKED_OWNERS, retired_kept: int = RETIRED_KEPT
+    ) -> None:
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._static: set[str] = set()
+        self._owned: OrderedDict[Hashable, str] = OrderedDict()
+        self._retired: deque[str] = deque(maxlen=retired_kept)
+        self._max_owners = max_owners
+        self._snapshot: tuple[str, ...] = ()
         self.add(*secrets)
 
     def add(self, *secrets: str | None) -> None:
-        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+        """Values that never change while the process runs."""
+        fresh = {s for s in secrets if _redactable(s)}
         with self._lock:
-            if fresh - self._secrets:
-                self._secrets |= fresh
-                ordered = sorted(self._secrets, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            if fresh - self._static:
+                self._static |= fresh
+                self._rebuild()
+
+    def track(self, owner: Hashable, secret: str | None) -> None:
+        """Remember ``secret`` as ``owner``'s current value; the value it replaces joins the recently retired.
+
+        A read that raced a rotation may track the older value last: both stay redacted (one current, one
+        retired), and the next read of the stored token makes the newer one current again.
+        """
+        if not _redactable(secret):
+            return
+        with self._lock:
+            previous = self._owned.get(owner)
+            self._owned[owner] = secret
+            self._owned.move_to_end(owner)
+            if previous == secret:
+                return
+            if previous is not None:
+                self._retire(previous)
+            while len(self._owned) > self._max_owners:
+                self._owned.popitem(last=False)
+            self._rebuild()
+
+    @property
+    def size(self) -> int:
+        """How many values are redacted now. (Not ``__len__``: an empty registry must not be falsy.)"""
+        return len(self._snapshot)
 
     def redact(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is not None:
-            text = pattern.sub(REDACTED, text)
+        for secret in self._snapshot:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
         return redact_token_shapes(text)
+
+    def _retire(self, secret: str) -> None:
+        if secret in self._retired:
+            self._retired.remove(secret)
+        self._retired.append(secret)
+
+    def _rebuild(self) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        values = self._static | set(self._owned.values()) | set(self._retired)
+        self._snapshot = tuple(sorted(values, key=len, reverse=True))
+
+
+def _redactable(secret: str | None) -> TypeGuard[str]:
+    """Shorter values are left alone: redacting them would mangle ordinary text."""
+    return secret is not None and len(secret) >= MIN_SECRET_LENGTH
 
 
 def redact_token_shapes(text: str) -> str:

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -456,16 +458,31 @@ def _enrich(error: QboError, request: JournalEntryRequest) -> None:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait per ``Retry-After`` (delta-seconds, or an HTTP date measured against the ``Date`` header).
+
+    ``None`` when absent or unusable (then the default backoff applies); never raises, since it runs while an error
+    is being turned into a :class:`QboError`.
+    """
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
-    try:
-        when = parsedate_to_datetime(value)
-        now = parsedate_to_datetime(response.headers["Date"])
-    except (KeyError, TypeError, ValueError, IndexError):
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    when = _http_date(value)
+    now = _http_date(response.headers.get("Date", ""))
+    if when is None or now is None:
         return None
     return max(0.0, (when - now).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    """An HTTP date as an aware UTC datetime; a zone-less date (``-0000``, no zone at all) is taken as UTC."""
+    try:
+        parsed = parsedate_to_datetime(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):  # unparsable, or out of datetime's range in UTC
+        return None

@@ -8,6 +8,10 @@ that is not about to expire, and API calls never refresh by themselves unless Qu
 Refreshes go through :class:`TokenRefresher`, which is safe across threads and replicas. Alerts go out once per
 state change: when a connection turns Expired, and when a known 5-year hard expiry is 30, 7 and 1 day(s) away
 (``last_alert`` remembers which went out).
+
+One workspace never stops the sweep for the others: a connection whose stored tokens cannot be decrypted (damaged
+row, ciphertext copied from another row, key removed from the keyring) is logged, skipped, and turned Expired with the
+usual alert once its access token has lapsed.
 """
 
 from __future__ import annotations
@@ -26,11 +30,16 @@ from deferredrev.services.qbo_access import NotConnectedError, TokenRefresher
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import ConnectionStatus, QboConnection, Workspace
 from deferredrev.storage.repositories import audit
+from deferredrev.storage.vault import VaultError
 
 logger = logging.getLogger(__name__)
 
 REFRESH_MARGIN = timedelta(minutes=5)
 WARNING_DAYS = (30, 7, 1)
+UNREADABLE_TOKENS_REASON = (
+    "DeferredRev can no longer read its stored QuickBooks sign-in for this company "
+    "(the stored credentials are damaged or their encryption key was removed)"
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ class ConnectionLifecycle:
         horizon = self._clock.now() + self._margin
         due = self._due_connections(horizon)
         refreshed = expired = failed = 0
-        for team_id in due:
+        for team_id, realm_id in due:
             try:
                 # Still due is checked again on the version the refresh leases: another replica may have refreshed
                 # since the list was read.
@@ -76,20 +85,48 @@ class ConnectionLifecycle:
                 failed += 1
                 logger.warning("refresh for team %s failed, will retry next sweep: %s", team_id, error.__class__.__name__)
                 continue
+            except VaultError as error:
+                # Only this workspace's row is unreadable (damaged, copied from another row, or its key is not in
+                # our keyring): it must not stop the sweep for every other workspace.
+                if self._expire_unreadable(team_id, realm_id, error):
+                    expired += 1
+                else:
+                    failed += 1
+                continue
             refreshed += outcome.refreshed_here
         warned = self._warn_of_hard_expiry()
         return SweepReport(due=len(due), refreshed=refreshed, expired=expired, failed=failed, warned=warned)
 
-    def _due_connections(self, horizon: datetime) -> list[str]:
+    def _due_connections(self, horizon: datetime) -> list[tuple[str, str]]:
+        """(team, realm) of each connection to refresh now."""
         with self._sessions() as session:
-            rows = session.scalars(
-                select(QboConnection.team_id).where(
+            rows = session.execute(
+                select(QboConnection.team_id, QboConnection.realm_id).where(
                     QboConnection.status == ConnectionStatus.CONNECTED.value,
                     QboConnection.access_token.is_not(None),
                     QboConnection.access_expires_at < horizon,
                 )
             ).all()
-        return list(rows)
+        return [(team_id, realm_id) for team_id, realm_id in rows]
+
+    def _expire_unreadable(self, team_id: str, realm_id: str, error: VaultError) -> bool:
+        """Expire (and alert about) a connection whose stored tokens this process cannot decrypt.
+
+        Not before its access token has lapsed, though: until then a replica holding a key this one lacks (during a
+        key rotation) may still refresh it. Once lapsed, nobody has, and an admin must reconnect. The vault's error
+        messages name the row and key id, never a token or key, so they are logged as they are.
+        """
+        logger.error(
+            "stored QuickBooks tokens for team %s (realm %s) cannot be read: %s: %s",
+            team_id,
+            realm_id,
+            error.__class__.__name__,
+            error,
+        )
+        if self._refresher.mark_expired(team_id, reason=UNREADABLE_TOKENS_REASON, only_if_access_lapsed=True):
+            return True
+        logger.warning("team %s stays connected until its access token lapses; will retry next sweep", team_id)
+        return False
 
     def on_expired(self, team_id: str, reason: str) -> None:
         """Called once when a connection turns Expired (the refresher guarantees once per state change)."""

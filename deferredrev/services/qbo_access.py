@@ -162,12 +162,19 @@ class TokenRefresher:
             logger.warning("refresh for team %s lost its fence (lease expired while paused); using newer tokens", team_id)
         return RefreshOutcome(self.current(team_id), refreshed_here=stored)
 
-    def mark_expired(self, team_id: str, *, reason: str) -> bool:
-        """Set the connection Expired; True when this call changed the state (so alerts go out once)."""
+    def mark_expired(self, team_id: str, *, reason: str, only_if_access_lapsed: bool = False) -> bool:
+        """Set the connection Expired; True when this call changed the state (so alerts go out once).
+
+        ``only_if_access_lapsed``: leave it connected while its access token is still valid (checked under the row
+        lock), e.g. when only this process failed to read the tokens and a replica that can may still refresh them.
+        """
         now = self._clock.now()
         with self._sessions.begin() as session:
             connection = connection_for(session, team_id, for_update=True)
             if connection is None or connection.status != ConnectionStatus.CONNECTED.value:
+                return False
+            lapsed = connection.access_expires_at is None or connection.access_expires_at <= now
+            if only_if_access_lapsed and not lapsed:
                 return False
             connection.status = ConnectionStatus.EXPIRED.value
             connection.status_reason = reason

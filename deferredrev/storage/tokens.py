@@ -46,7 +46,7 @@ class TokenStore:
 
     def seal(self, connection: QboConnection, tokens: NewTokens, *, now: datetime) -> None:
         """Encrypt ``tokens`` into ``connection`` (a row the caller owns in its session) and bump the version."""
-        self._secrets.add(tokens.access_token, tokens.refresh_token)
+        self._track(connection.team_id, connection.realm_id, tokens.access_token, tokens.refresh_token)
         connection.access_token = self._vault.encrypt(tokens.access_token, _identity(connection, TokenKind.ACCESS))
         connection.refresh_token = self._vault.encrypt(tokens.refresh_token, _identity(connection, TokenKind.REFRESH))
         connection.access_expires_at = tokens.access_expires_at
@@ -62,7 +62,7 @@ class TokenStore:
             return None
         access = self._vault.decrypt(connection.access_token, _identity(connection, TokenKind.ACCESS))
         refresh = self._vault.decrypt(connection.refresh_token, _identity(connection, TokenKind.REFRESH))
-        self._secrets.add(access, refresh)
+        self._track(connection.team_id, connection.realm_id, access, refresh)
         return StoredTokens(
             team_id=connection.team_id,
             realm_id=connection.realm_id,
@@ -79,8 +79,9 @@ class TokenStore:
     ) -> bool:
         """Store rotated tokens only if nobody else stored newer ones since ``expected_version`` was read."""
         connection = session.scalars(select(QboConnection).where(QboConnection.team_id == team_id)).one()
-        self._secrets.add(tokens.access_token, tokens.refresh_token)
         identity = (connection.team_id, connection.realm_id)
+        # Tracked even if the fence refuses the write: Intuit issued these tokens, so they must not reach a log.
+        self._track(*identity, tokens.access_token, tokens.refresh_token)
         values = {
             "access_token": self._vault.encrypt(tokens.access_token, TokenIdentity(*identity, TokenKind.ACCESS)),
             "refresh_token": self._vault.encrypt(tokens.refresh_token, TokenIdentity(*identity, TokenKind.REFRESH)),
@@ -99,6 +100,12 @@ class TokenStore:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def _track(self, team_id: str, realm_id: str, access: str, refresh: str) -> None:
+        """Register the connection's current tokens with the log redactor; they replace the ones they rotate out (only
+        the current tokens of each connection stay registered, so the redactor does not grow with every refresh)."""
+        self._secrets.track(TokenIdentity(team_id, realm_id, TokenKind.ACCESS), access)
+        self._secrets.track(TokenIdentity(team_id, realm_id, TokenKind.REFRESH), refresh)
 
     def forget(self, connection: QboConnection) -> None:
         connection.access_token = None

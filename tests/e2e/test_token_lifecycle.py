@@ -113,6 +113,31 @@ def test_revoked_connection_turns_expired_with_one_alert_per_admin(connected: St
     assert len(alerts) == 1
 
 
+def test_unreadable_stored_tokens_turn_expired_with_one_alert(connected: Stack) -> None:
+    stack = connected
+    with stack.server.runtime.sessions.begin() as session:  # e.g. the row was damaged by a bad restore
+        connection = session.scalars(select(QboConnection)).one()
+        blob = bytearray(connection.refresh_token or b"")
+        blob[-1] ^= 0x01
+        connection.refresh_token = bytes(blob)
+    stack.clock.advance(timedelta(minutes=56))
+    report = stack.server.app.lifecycle.sweep()
+    assert report.failed == 1 and stored_status(stack) == "connected"  # not yet: its access token is still valid
+    stack.clock.advance(timedelta(minutes=5))
+    assert stack.server.app.lifecycle.sweep().expired == 1
+    assert stored_status(stack) == "expired"
+    stack.slack.wait_for_dm(ADMIN, contains="has expired")
+    for _ in range(2):
+        stack.clock.advance(timedelta(minutes=10))
+        stack.server.app.lifecycle.sweep()
+    assert expiry_dms(stack) == 1
+
+
+def stored_status(stack: Stack) -> str:
+    with stack.server.runtime.sessions() as session:
+        return session.scalars(select(QboConnection.status)).one()
+
+
 @pytest.fixture
 def short_lived(database_url: str) -> Iterator[Stack]:
     config = SandboxConfig(refresh_token_hard_lifetime=timedelta(days=31), access_token_lifetime=timedelta(hours=6))

@@ -337,6 +337,44 @@ def test_retry_after_is_honoured(client: QboClient, qbo: FakeQbo, sleeps: Sleeps
     assert sleeps == [7.0, 3.0]
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "date", "expected"),
+    [
+        ("Wed, 01 Apr 2026 09:00:04 -0000", "Wed, 01 Apr 2026 09:00:00 GMT", 4.0),  # -0000: no zone, taken as UTC
+        ("Wed, 01 Apr 2026 09:00:04 GMT", "Wed, 01 Apr 2026 09:00:00 -0000", 4.0),
+        ("Wed, 01 Apr 2026 11:00:04 +0200", "Wed, 01 Apr 2026 09:00:00 GMT", 4.0),
+        ("Wed, 01 Apr 2026 08:59:00 GMT", "Wed, 01 Apr 2026 09:00:00 GMT", 0.0),  # already past: go now
+    ],
+)
+def test_retry_after_dates_in_any_zone(
+    client: QboClient, qbo: FakeQbo, sleeps: Sleeps, retry_after: str, date: str, expected: float
+) -> None:
+    qbo.script.append(json_response(503, {}, **{"Retry-After": retry_after, "Date": date}))
+    client.company_info()
+    assert sleeps == [expected]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "Wed, 01 Apr 2026 09:00:04 GMT"},  # no Date to measure it against
+        {"Retry-After": "soon", "Date": "Wed, 01 Apr 2026 09:00:00 GMT"},
+        {"Retry-After": "Wed, 01 Apr 2026 09:00:04 GMT", "Date": "yesterday"},
+        {"Retry-After": "Fri, 31 Dec 9999 23:00:00 -1200", "Date": "Wed, 01 Apr 2026 09:00:00 GMT"},  # past year 9999
+        {"Retry-After": "nan"},
+        {"Retry-After": "inf"},
+    ],
+)
+def test_unusable_retry_after_falls_back_to_the_default_delay(
+    http: httpx.Client, tokens: FakeTokens, qbo: FakeQbo, headers: dict[str, str]
+) -> None:
+    sleeps = Sleeps()
+    client = make_client(http, tokens, sleeps, backoff=Backoff(throttle_delay=1.0, throttle_jitter=0), rand=lambda: 0.3)
+    qbo.script.append(throttled(headers=headers))
+    client.company_info()
+    assert sleeps == [1.0]
+
+
 def test_too_long_retry_after_raises_instead_of_sleeping(client: QboClient, qbo: FakeQbo, sleeps: Sleeps) -> None:
     qbo.script.append(throttled(headers={"Retry-After": "3600"}))
     with pytest.raises(QboThrottledError) as caught:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from deferredrev.logs import SecretRegistry
+from deferredrev.logs import REDACTED, SecretRegistry
 from deferredrev.settings import Plan
 from deferredrev.storage.models import QboConnection
 from deferredrev.storage.repositories import get_or_create_workspace
@@ -123,3 +123,33 @@ def test_rotation_never_overwrites_tokens_stored_meanwhile(sessions) -> None:  #
     with sessions() as session:
         opened = rotator.open(session.scalars(select(QboConnection)).one())
     assert opened is not None and opened.refresh_token == "RT1-canary-refresh-b"
+
+
+def test_only_each_connections_current_tokens_stay_registered_for_redaction(sessions) -> None:  # type: ignore[no-untyped-def]
+    registry = SecretRegistry(retired_kept=2)
+    store = TokenStore(TokenVault([make_key("k1")]), registry)
+
+    def plain(n: int) -> NewTokens:  # shapes no pattern knows, so only the registry redacts them
+        return NewTokens(
+            access_token=f"plain-access-{n:04d}-canary",
+            refresh_token=f"plain-refresh-{n:04d}-canary",
+            access_expires_at=NOW + timedelta(hours=1),
+            refresh_expires_at=None,
+            hard_expires_at=None,
+        )
+
+    with sessions.begin() as session:
+        get_or_create_workspace(session, "T1", default_plan=Plan.GROWTH, now=NOW)
+        connection = QboConnection(team_id="T1", realm_id="111", status="connected", version=0)
+        session.add(connection)
+        store.seal(connection, plain(0), now=NOW)
+    for n in range(1, 200):  # each refresh rotates both tokens
+        with sessions() as session:
+            version = session.scalars(select(QboConnection)).one().version
+            assert store.open(session.scalars(select(QboConnection)).one()) is not None
+        with sessions.begin() as session:
+            assert store.store_if_version(session, team_id="T1", expected_version=version, tokens=plain(n), now=NOW)
+    assert registry.size <= 2 + 2  # the current access and refresh token, and the last two rotated out
+    latest = plain(199)
+    assert registry.redact(f"{latest.access_token} {latest.refresh_token}") == f"{REDACTED} {REDACTED}"
+    assert registry.redact(plain(0).refresh_token) == plain(0).refresh_token  # long gone: Intuit no longer takes it
