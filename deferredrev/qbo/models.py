@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from deferredrev.qbo.errors import QboError
 
 __all__ = [
+    "AMOUNT_CEILING",
     "Account",
     "BatchItem",
     "BatchResult",
@@ -30,6 +31,7 @@ __all__ = [
     "PostingType",
     "Preferences",
     "TokenSet",
+    "amount_problem",
     "dumps",
 ]
 
@@ -38,6 +40,8 @@ MAX_PRIVATE_NOTE = 4000
 MAX_DESCRIPTION = 4000
 MAX_AMOUNT_PLACES = 5
 MAX_AMOUNT_DIGITS = 15
+# QuickBooks' line amounts are "max 15 digits in 10.5 format": at most 10 digits before the point, 5 after.
+AMOUNT_CEILING = Decimal(10) ** (MAX_AMOUNT_DIGITS - MAX_AMOUNT_PLACES)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _HIDDEN = "<hidden>"
 
@@ -148,6 +152,24 @@ class PostingType(StrEnum):
     CREDIT = "Credit"
 
 
+def amount_problem(amount: Decimal) -> str | None:
+    """Why QuickBooks would refuse ``amount`` as a journal line amount, or ``None`` if it takes it. The one rule for
+    both the preview (which blocks such a line before approval) and :class:`JournalEntryLine` (which refuses to
+    build it): at most 5 decimal places and under 10,000,000,000, compared exactly (no rounding), so
+    9,999,999,999.99 passes and 10,000,000,000 does not. The sign is the caller's business (lines are positive)."""
+    if not amount.is_finite():
+        return "amount must be a finite Decimal"
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_AMOUNT_PLACES:
+        return f"amount {amount} has more than {MAX_AMOUNT_PLACES} decimal places"
+    if abs(amount) >= AMOUNT_CEILING:
+        return (
+            f"amount {amount} is too large for QuickBooks "
+            f"(at most {MAX_AMOUNT_DIGITS - MAX_AMOUNT_PLACES} digits before the decimal point)"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class JournalEntryLine:
     posting_type: PostingType
@@ -162,11 +184,9 @@ class JournalEntryLine:
             raise TypeError("amount must be a Decimal")
         if not self.amount.is_finite() or self.amount < 0:
             raise ValueError("amount must be a finite, non-negative Decimal (swap the posting type instead)")
-        exponent = self.amount.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > MAX_AMOUNT_PLACES:
-            raise ValueError(f"amount has more than {MAX_AMOUNT_PLACES} decimal places")
-        if len(self.amount.quantize(Decimal(1)).as_tuple().digits) > MAX_AMOUNT_DIGITS - MAX_AMOUNT_PLACES:
-            raise ValueError("amount is too large for QuickBooks")
+        problem = amount_problem(self.amount)
+        if problem is not None:
+            raise ValueError(problem)
         if not self.account_id:
             raise ValueError("account_id is required")
         if self.description is not None and len(self.description) > MAX_DESCRIPTION:

@@ -10,12 +10,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from deferredrev.qbo.models import MAX_AMOUNT_DIGITS, MAX_AMOUNT_PLACES
+from deferredrev.qbo.models import amount_problem
 from deferredrev.revrec.contracts import Contract
 from deferredrev.revrec.csv_contracts import spreadsheet_safe
 from deferredrev.revrec.entries import JournalEntryDraft, LineKind, PeriodEntries
 from deferredrev.revrec.journal import JournalLine
-from deferredrev.revrec.money import format_amount, get_currency
+from deferredrev.revrec.money import format_amount, get_currency, to_decimal
 from deferredrev.revrec.periods import describe_periods
 from deferredrev.services.mappings import Mapping
 
@@ -107,13 +107,13 @@ def detail_csv(entries: PeriodEntries, contracts: Sequence[Contract]) -> str:
 
 
 def amounts_quickbooks_refuses(drafts: Sequence[JournalEntryDraft], limit: int = 3) -> list[str]:
-    """Lines over QuickBooks' largest amount (15 digits, 5 of them decimals): one sentence each, at most ``limit``,
-    so the preview says so before anything is queued instead of the posting failing."""
+    """Lines QuickBooks would refuse (its 10.5 amount format: under 10,000,000,000): one sentence each, at most
+    ``limit``, so the preview says so before anything is queued instead of the posting failing. The rule is
+    :func:`deferredrev.qbo.models.amount_problem`, applied to the same Decimal the posting worker will send."""
     problems: list[str] = []
     for draft in drafts:
-        ceiling = 10 ** (MAX_AMOUNT_DIGITS - MAX_AMOUNT_PLACES + get_currency(draft.currency).exponent)
         for line in draft.lines:
-            if line.amount >= ceiling:
+            if amount_problem(to_decimal(line.amount, draft.currency)) is not None:
                 problems.append(
                     f"{draft.doc_number}: {format_amount(line.amount, draft.currency)} on contract {line.contract_id} "
                     f"is more than QuickBooks accepts on one line (under 10,000,000,000 {draft.currency}). "

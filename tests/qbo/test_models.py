@@ -18,6 +18,7 @@ from deferredrev.qbo.models import (
     PostingType,
     Preferences,
     TokenSet,
+    amount_problem,
     dumps,
 )
 
@@ -124,6 +125,27 @@ def test_line_amount_validation(amount: str) -> None:
         line("Debit", "92", amount)
     with pytest.raises(TypeError):
         JournalEntryLine(posting_type=PostingType.DEBIT, account_id="1", account_name=None, amount=1.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("amount", "accepted"),
+    [
+        ("9999999999.5", True),  # rounds half-even to 11 digits: the old check refused it, the preview accepted it
+        ("9999999999.50", True),
+        ("9999999999.99999", True),
+        ("10000000000", False),
+        ("10000000000.00", False),
+        ("9999999999.999999", False),  # six decimals
+        ("0", True),
+    ],
+)
+def test_amount_ceiling_is_ten_integer_digits_compared_exactly(amount: str, accepted: bool) -> None:
+    assert (amount_problem(Decimal(amount)) is None) is accepted
+    if accepted:
+        assert line("Debit", "92", amount).amount == Decimal(amount)
+    else:
+        with pytest.raises(ValueError, match="too large|decimal places"):
+            line("Debit", "92", amount)
 
 
 def test_journal_entry_from_api() -> None:
