@@ -99,7 +99,8 @@ def mapping_fields(mapping: Mapping | None, realm_id: str | None) -> Block:
 
 def status_message(connection: ConnectionStatusView, mapping: Mapping | None, settings: WorkspaceSettings) -> Message:
     label = STATUS_LABELS.get(connection.status, connection.status).split(" ", 1)[-1]
-    company = f" to {connection.company_name}" if connection.company_name and connection.status == "connected" else ""
+    connected = connection.company_name and connection.status == "connected"
+    company = f" to {escape(connection.company_name or '')}" if connected else ""
     return f"QuickBooks: {label}{company}", [header("DeferredRev status"), *status_blocks(connection, mapping, settings)]
 
 
@@ -119,7 +120,7 @@ def connect_prompt(url: str, *, reconnect: bool) -> Message:
 
 
 def already_connected(company: str) -> Message:
-    text = f"This workspace is already connected to {company}. Use `/deferredrev reconnect` to connect again."
+    text = f"This workspace is already connected to {escape(company)}. Use `/deferredrev reconnect` to connect again."
     return text, [
         section(
             f":white_check_mark: Already connected to *{escape(company)}*. "
@@ -166,7 +167,7 @@ def connection_expired(what: str) -> Message:
 
 
 def disconnect_confirm(company: str) -> Message:
-    text = f"Disconnect {company}?"
+    text = f"Disconnect {escape(company)}?"
     dialog = confirm_dialog(
         "Disconnect QuickBooks?", f"DeferredRev will lose access to {escape(company)}.", "Disconnect", danger=True
     )
@@ -186,7 +187,7 @@ def disconnect_confirm(company: str) -> Message:
 
 def disconnected_notice(company: str, user_id: str | None) -> Message:
     who = f"<@{user_id}>" if user_id else "Someone in QuickBooks"
-    text = f"QuickBooks disconnected: {company}"
+    text = f"QuickBooks disconnected: {escape(company)}"
     return text, [
         section(f":electric_plug: {who} disconnected *{escape(company)}* from DeferredRev."),
         context("Contracts, mappings and history are kept. An admin can reconnect with `/deferredrev connect`."),
@@ -195,7 +196,7 @@ def disconnected_notice(company: str, user_id: str | None) -> Message:
 
 def connected_notice(company: str, *, reconnected: bool, previous_company: str | None) -> Message:
     verb = "Reconnected" if reconnected else "Connected"
-    text = f"{verb} to {company}"
+    text = f"{verb} to {escape(company)}"
     blocks: list[Block] = [section(f":white_check_mark: *{verb} to {escape(company)}.*")]
     if previous_company:
         blocks.append(
@@ -216,7 +217,7 @@ def connect_failed_notice(message: str) -> Message:
 
 
 def expiry_alert(company: str, reason: str) -> Message:
-    text = f"QuickBooks connection to {company} expired"
+    text = f"QuickBooks connection to {escape(company)} expired"
     return text, [
         section(f":red_circle: *The QuickBooks connection to {escape(company)} has expired.*\n{escape(reason)}."),
         section("Postings are paused until an admin reconnects. Mappings, contracts and history are kept."),
@@ -225,7 +226,7 @@ def expiry_alert(company: str, reason: str) -> Message:
 
 
 def hard_expiry_warning(company: str, days_left: int) -> Message:
-    text = f"QuickBooks needs you to reconnect {company} within {days_left} day(s)"
+    text = f"QuickBooks needs you to reconnect {escape(company)} within {days_left} day(s)"
     return text, [
         section(
             f":hourglass_flowing_sand: QuickBooks limits a connection to five years. *{escape(company)}* must be "

@@ -114,6 +114,22 @@ def test_user_text_is_escaped_in_mrkdwn() -> None:
     assert "&lt;!channel&gt; &amp; co" in str(blocks)
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        messages.already_connected,
+        messages.disconnect_confirm,
+        lambda company: messages.disconnected_notice(company, "U1"),
+        lambda company: messages.connected_notice(company, reconnected=True, previous_company=None),
+        lambda company: messages.expiry_alert(company, "revoked"),
+        lambda company: messages.hard_expiry_warning(company, 7),
+    ],
+)
+def test_a_company_name_never_mentions_anyone_in_the_notification_text(build: Callable[[str], Any]) -> None:
+    text, blocks = build("Acme <!channel>")  # a QuickBooks company name is anyone's to choose
+    assert "<!channel>" not in text and "<!channel>" not in str(blocks)
+
+
 def test_settings_state_round_trip() -> None:
     state = {
         "values": {
