@@ -292,7 +292,11 @@ class QboClient:
             entries = fault_entries(response)
             first = entries[0] if entries else None
             status = batch_fault_status(first)
-            error = error_from_entries(status, entries, None, read=item.query is not None, secrets=secrets)
+            # An Intuit-side failure of a create may or may not have created the entry: looked up before any resend.
+            error = error_from_entries(
+                status, entries, None, read=item.query is not None, outcome_unknown=item.journal_entry is not None,
+                secrets=secrets,
+            )  # fmt: skip
             if item.journal_entry is not None:
                 _enrich(error, item.journal_entry)
             return BatchResult(bid=item.bid, error=error)

@@ -5,6 +5,7 @@ import logging
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -481,6 +482,22 @@ def test_batch_missing_item_result(client: QboClient, qbo: FakeQbo) -> None:
     qbo.script.append(json_response(200, {"BatchItemResponse": [], "time": "t"}))
     (result,) = client.batch([BatchItem.create_journal_entry("je1", je())], request_id="b")
     assert result.error is not None and result.error.outcome_unknown
+
+
+def test_a_batch_items_server_fault_leaves_its_create_in_doubt_but_not_a_validation_fault(
+    client: QboClient, qbo: FakeQbo
+) -> None:
+    def fault(bid: str, code: str, kind: str) -> dict[str, Any]:
+        return {"bId": bid, "Fault": {"type": kind, "Error": [{"Message": "m", "Detail": "d", "code": code}]}}
+
+    body = {"BatchItemResponse": [fault("je1", "10000", "SystemFault"), fault("je2", "6000", "ValidationFault")]}
+    qbo.script.append(json_response(200, {**body, "time": "t"}))
+    server, validation = client.batch(
+        [BatchItem.create_journal_entry("je1", je("D1")), BatchItem.create_journal_entry("je2", je("D2"))],
+        request_id="b",
+    )
+    assert isinstance(server.error, QboServerError) and server.error.outcome_unknown
+    assert validation.error is not None and not validation.error.outcome_unknown
 
 
 def test_batch_is_retried_with_its_request_id(client: QboClient, qbo: FakeQbo, sleeps: Sleeps) -> None:
