@@ -74,6 +74,21 @@ def intuit_endpoints(settings: Settings) -> IntuitEndpoints:
     )
 
 
+def warn_if_intuit_keys_missing(settings: Settings) -> None:
+    """Serving without Intuit app keys works, but every connect link ends on a setup page: say so at startup (which
+    variables are missing, never their values)."""
+    missing = [
+        name
+        for name, value in (("QBO_CLIENT_ID", settings.qbo_client_id), ("QBO_CLIENT_SECRET", settings.qbo_client_secret))
+        if not value
+    ]
+    if missing:
+        logger.warning(
+            "%s not set: DeferredRev can't connect QuickBooks companies; /deferredrev connect links will show a setup page",
+            " and ".join(missing) + (" is" if len(missing) == 1 else " are"),
+        )
+
+
 def response_url_poster() -> ResponseUrlPoster | None:
     """Kept-alive connections for answers through response_url; none behind an egress proxy (HTTPS_PROXY and the
     like), where Bolt's own ``respond`` goes through the proxy as slack_sdk's Web API client does."""
@@ -83,6 +98,8 @@ def response_url_poster() -> ResponseUrlPoster | None:
 def wire(runtime: Runtime, *, slack: bool = True) -> Application:
     """Everything; ``slack=False`` leaves out the Bolt and web apps (background workers need no Slack endpoint)."""
     settings, clock = runtime.settings, runtime.clock
+    if slack:
+        warn_if_intuit_keys_missing(settings)
     http = httpx.Client(timeout=QBO_TIMEOUT, follow_redirects=False)
     endpoints = intuit_endpoints(settings)
     oauth = IntuitOAuth(

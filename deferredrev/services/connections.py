@@ -1,10 +1,17 @@
 """Connecting a workspace to QuickBooks: the OAuth flow, status, disconnect (from Slack or from inside QBO).
 
-The flow: a Slack button opens ``/qbo/connect?t=<ticket>``; :meth:`ConnectionService.begin` checks the ticket and
-stores a one-time, expiring ``state`` (hashed) bound to the browser by a cookie nonce (hashed), then sends the
-browser to Intuit. :meth:`ConnectionService.complete` consumes the state (deleting it in the same transaction, so a
-replayed callback changes nothing), exchanges the code exactly once, fetches the company name and stores the
-encrypted tokens. Reconnecting keeps mappings, contracts and history.
+The flow: a Slack button opens ``/qbo/connect?t=<ticket>``; :meth:`ConnectionService.begin` checks the ticket,
+redeems it (each ticket works once: its hash goes into ``used_connect_tickets``, whose primary key refuses a second
+use even from another replica) and stores a one-time, expiring ``state`` (hashed) bound to the browser by a cookie
+nonce (hashed), then sends the browser to Intuit. :meth:`ConnectionService.complete` consumes the state (deleting it
+in the same transaction, so a replayed callback changes nothing), exchanges the code exactly once, fetches the company
+name and stores the encrypted tokens. Reconnecting keeps mappings, contracts and history; reconnecting to a
+different company revokes the previous company's grant at Intuit once the new tokens are stored.
+
+Disconnecting forgets the tokens even when they can no longer be decrypted (only the revoke at Intuit is skipped, and
+the admin is told to remove the app in QuickBooks). Intuit's disconnect landing page is unauthenticated, so the
+check it triggers runs at most once per company per :data:`REMOTE_CHECK_INTERVAL` (remembered per process: with N
+replicas, at most N checks per interval) and in the background, so the page answers at once.
 """
 
 from __future__ import annotations
@@ -12,30 +19,49 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import SimpleNamespace
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deferredrev.clock import Clock
-from deferredrev.qbo.errors import AccessDeniedError, InvalidGrantError, OAuthCallbackError, QboError
+from deferredrev.qbo.errors import (
+    AccessDeniedError,
+    InvalidClientError,
+    InvalidGrantError,
+    OAuthCallbackError,
+    QboError,
+)
 from deferredrev.qbo.models import TokenSet
 from deferredrev.qbo.oauth import IntuitOAuth, parse_callback
 from deferredrev.services.ports import ConnectedNotice, Notifier
 from deferredrev.services.qbo_access import NotConnectedError, QboGateway, to_new_tokens
-from deferredrev.services.tickets import TicketError, TicketSigner
+from deferredrev.services.tickets import ConnectTicket, TicketError, TicketSigner
 from deferredrev.settings import Plan
 from deferredrev.storage.db import SessionFactory
-from deferredrev.storage.models import ConnectionStatus, OAuthState, QboConnection, Workspace
+from deferredrev.storage.models import ConnectionStatus, OAuthState, QboConnection, UsedConnectTicket, Workspace
 from deferredrev.storage.repositories import audit, connection_for, get_or_create_workspace
-from deferredrev.storage.tokens import TokenStore
+from deferredrev.storage.tokens import StoredTokens, TokenStore
+from deferredrev.storage.vault import VaultError
 
 logger = logging.getLogger(__name__)
 
 STATE_LIFETIME = timedelta(minutes=10)
+# Used tickets are forgotten this long after they expire (a replica whose clock lags must still see them as used).
+USED_TICKET_GRACE = timedelta(hours=1)
+# Intuit's disconnect landing checks a company at most this often (per process).
+REMOTE_CHECK_INTERVAL = timedelta(minutes=5)
+BUSY_REFRESHING = "busy refreshing; try again in a minute"  # qbo_access.TokenRefresher's NotConnectedError status
+
+REVOKE_SKIPPED_MESSAGE = (
+    "DeferredRev forgot its QuickBooks tokens, but couldn't revoke its access at Intuit. To be sure it has no access "
+    "left, a QuickBooks company admin can remove DeferredRev in QuickBooks under Apps › Connected apps."
+)
 
 
 class ConnectOutcome(StrEnum):
@@ -45,9 +71,11 @@ class ConnectOutcome(StrEnum):
     NOT_ADMIN = "not_admin"
     EXPIRED_LINK = "expired_link"
     USED_LINK = "used_link"
+    REUSED_LINK = "reused_link"
     WRONG_BROWSER = "wrong_browser"
     INTUIT_ERROR = "intuit_error"
     PLAN = "plan"
+    NOT_CONFIGURED = "not_configured"
 
 
 class ConnectFlowError(Exception):
@@ -112,6 +140,10 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+class _TicketAlreadyUsed(Exception):
+    """The connect ticket was redeemed before (by this or another replica)."""
+
+
 class ConnectionService:
     def __init__(
         self,
@@ -133,6 +165,8 @@ class ConnectionService:
         self._notifier = notifier
         self._clock = clock
         self._default_plan = default_plan
+        self._remote_checks: dict[str, datetime] = {}  # realm -> when its disconnect landing last started a check
+        self._remote_checks_guard = threading.Lock()
 
     def connect_ticket(self, team_id: str, user_id: str) -> str:
         return self._tickets.issue(team_id, user_id, now=self._clock.now())
@@ -144,25 +178,67 @@ class ConnectionService:
         except TicketError as error:
             raise ConnectFlowError(ConnectOutcome.EXPIRED_LINK, str(error)) from None
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        with self._sessions.begin() as session:
-            workspace = get_or_create_workspace(session, verified.team_id, default_plan=self._default_plan, now=now)
-            if not Plan(workspace.plan).allows_quickbooks:
-                raise ConnectFlowError(
-                    ConnectOutcome.PLAN, "QuickBooks needs the Growth plan or above", team_id=verified.team_id
-                )
-            session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
-            session.add(
-                OAuthState(
-                    state_hash=_sha256(state),
-                    team_id=verified.team_id,
-                    user_id=verified.user_id,
-                    browser_hash=_sha256(nonce),
-                    expires_at=now + STATE_LIFETIME,
-                    created_at=now,
-                )
+        try:
+            authorize_url = self._oauth.authorization_url(state)
+        except InvalidClientError:
+            logger.warning(
+                "connect link opened for team %s, but QBO_CLIENT_ID / QBO_CLIENT_SECRET are not set", verified.team_id
             )
-            audit(session, action="connect.started", now=now, team_id=verified.team_id, actor=verified.user_id)
-        return ConnectStart(authorize_url=self._oauth.authorization_url(state), browser_nonce=nonce)
+            raise ConnectFlowError(
+                ConnectOutcome.NOT_CONFIGURED,
+                "DeferredRev isn't set up with Intuit app keys yet",
+                team_id=verified.team_id,
+                user_id=verified.user_id,
+            ) from None
+        try:
+            with self._sessions.begin() as session:
+                self._redeem(session, verified, now)
+                workspace = get_or_create_workspace(session, verified.team_id, default_plan=self._default_plan, now=now)
+                if not Plan(workspace.plan).allows_quickbooks:  # leaving the block rolls back: the link stays unused
+                    raise ConnectFlowError(
+                        ConnectOutcome.PLAN, "QuickBooks needs the Growth plan or above", team_id=verified.team_id
+                    )
+                session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+                session.add(
+                    OAuthState(
+                        state_hash=_sha256(state),
+                        team_id=verified.team_id,
+                        user_id=verified.user_id,
+                        browser_hash=_sha256(nonce),
+                        expires_at=now + STATE_LIFETIME,
+                        created_at=now,
+                    )
+                )
+                audit(session, action="connect.started", now=now, team_id=verified.team_id, actor=verified.user_id)
+        except _TicketAlreadyUsed:
+            with self._sessions.begin() as session:
+                audit(session, action="connect.link_reused", now=now, team_id=verified.team_id, actor=verified.user_id)
+            raise ConnectFlowError(
+                ConnectOutcome.REUSED_LINK,
+                "This connect link was already used.",
+                team_id=verified.team_id,
+                user_id=verified.user_id,
+            ) from None
+        return ConnectStart(authorize_url=authorize_url, browser_nonce=nonce)
+
+    @staticmethod
+    def _redeem(session: Session, ticket: ConnectTicket, now: datetime) -> None:
+        """Record the ticket as used, first thing in the transaction; a second redemption, even a concurrent one on
+        another replica, fails on the primary key (it waits for the first transaction, then conflicts)."""
+        session.add(
+            UsedConnectTicket(
+                ticket_hash=ticket.ticket_id,
+                team_id=ticket.team_id,
+                user_id=ticket.user_id,
+                expires_at=ticket.expires_at,
+                used_at=now,
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            raise _TicketAlreadyUsed from None
+        session.execute(delete(UsedConnectTicket).where(UsedConnectTicket.expires_at < now - USED_TICKET_GRACE))
 
     def complete(self, query: dict[str, str], browser_nonce: str | None) -> ConnectResult:
         state_row = self._consume_state(query.get("state", ""), browser_nonce)
@@ -174,7 +250,11 @@ class ConnectionService:
             self._notifier.connect_failed(team_id, user_id, message)
             raise ConnectFlowError(ConnectOutcome.DENIED, message, team_id=team_id, user_id=user_id) from None
         except OAuthCallbackError as error:
-            message = f"QuickBooks did not complete the connection ({error.code})." if hasattr(error, "code") else str(error)
+            message = (
+                f"QuickBooks did not complete the connection ({error.error})."
+                if error.error
+                else "QuickBooks did not complete the connection."
+            )
             self._notifier.connect_failed(team_id, user_id, message)
             raise ConnectFlowError(ConnectOutcome.INTUIT_ERROR, message, team_id=team_id, user_id=user_id) from None
         try:
@@ -218,6 +298,7 @@ class ConnectionService:
     def _store_connection(self, team_id: str, user_id: str, realm_id: str, token_set: TokenSet) -> ConnectResult:
         company = self._company_name(team_id, realm_id, token_set)
         now = self._clock.now()
+        previous_grant: str | None = None
         with self._sessions.begin() as session:
             connection = connection_for(session, team_id, for_update=True)
             previous_company = None
@@ -227,6 +308,7 @@ class ConnectionService:
                 session.add(connection)
             elif connection.realm_id != realm_id:
                 previous_company = connection.company_name or connection.realm_id
+                previous_grant = self._grant_to_revoke(session, connection)
             connection.realm_id = realm_id
             connection.company_name = company
             connection.status = ConnectionStatus.CONNECTED.value
@@ -248,8 +330,41 @@ class ConnectionService:
             )
         notice = ConnectedNotice(team_id, user_id, company, realm_id, reconnected, previous_company)
         self._notifier.connected(notice)
+        if previous_grant is not None:  # best effort, after the new tokens are stored: the old grant must not linger
+            self._revoke_quietly(team_id, previous_grant)
         outcome = ConnectOutcome.RECONNECTED if reconnected else ConnectOutcome.CONNECTED
         return ConnectResult(outcome=outcome, team_id=team_id, company_name=company, previous_company=previous_company)
+
+    def _grant_to_revoke(self, session: Session, connection: QboConnection) -> str | None:
+        """The refresh token of the company ``connection`` is leaving, to revoke once the new tokens are stored.
+
+        None when there is nothing to revoke, the token can't be decrypted, or another workspace is still connected
+        to that company (revoking disconnects the app from the company, for that workspace too).
+        """
+        shared = session.scalar(
+            select(func.count())
+            .select_from(QboConnection)
+            .where(
+                QboConnection.realm_id == connection.realm_id,
+                QboConnection.team_id != connection.team_id,
+                QboConnection.status == ConnectionStatus.CONNECTED.value,
+            )
+        )
+        if shared:
+            return None
+        stored = self._open_quietly(connection)
+        return stored.refresh_token if stored is not None else None
+
+    def _open_quietly(self, connection: QboConnection) -> StoredTokens | None:
+        """The connection's tokens, or None when it holds none or they can't be decrypted (damaged, or the key that
+        sealed them is gone). The vault's errors never carry key material; only their class is logged."""
+        try:
+            return self._tokens.open(connection)
+        except VaultError as error:
+            logger.warning(
+                "stored QuickBooks tokens of team %s could not be decrypted (%s)", connection.team_id, type(error).__name__
+            )
+            return None
 
     def _company_name(self, team_id: str, realm_id: str, token_set: TokenSet) -> str:
         client = self._gateway.client_with_token(realm_id, token_set.access_token)
@@ -270,18 +385,27 @@ class ConnectionService:
             connection = connection_for(session, team_id, for_update=True)
             if connection is None or connection.status == ConnectionStatus.DISCONNECTED.value:
                 return None
-            stored = self._tokens.open(connection)
+            held_tokens = connection.refresh_token is not None
+            stored = self._open_quietly(connection)  # None if undecryptable: forget anyway, only the revoke is skipped
             company = connection.company_name or connection.realm_id
             self._tokens.forget(connection)
             connection.status = ConnectionStatus.DISCONNECTED.value
             connection.status_reason = "disconnected from Slack"
             connection.updated_at = now
-            audit(session, action="connection.disconnected", now=now, team_id=team_id, actor=user_id or "system")
+            audit(
+                session,
+                action="connection.disconnected",
+                now=now,
+                team_id=team_id,
+                actor=user_id or "system",
+                tokens_unreadable=held_tokens and stored is None,
+            )
             targets = self._disconnect_targets(session, team_id, channel_id, connection.connected_by)
-        if stored is not None:
-            self._revoke_quietly(team_id, stored.refresh_token)
+        revoked = stored is not None and self._revoke_quietly(team_id, stored.refresh_token)
         if notify:
             self._notifier.disconnected(team_id, targets, user_id, company)
+        if held_tokens and not revoked and user_id:
+            self._notifier.connect_failed(team_id, user_id, REVOKE_SKIPPED_MESSAGE)
         return company
 
     @staticmethod
@@ -292,42 +416,96 @@ class ConnectionService:
         targets = [t for t in (workspace.alert_channel if workspace else None, connected_by) if t]
         return list(dict.fromkeys(targets))
 
-    def _revoke_quietly(self, team_id: str, token: str) -> None:
+    def _revoke_quietly(self, team_id: str, token: str) -> bool:
         try:
             self._oauth.revoke(token)
         except QboError as error:
             logger.warning("revoke at Intuit failed for team %s (%s); tokens are forgotten anyway", team_id, error)
+            return False
+        return True
+
+    def check_remote_disconnect(self, realm_id: str) -> threading.Thread | None:
+        """Intuit's disconnect landing (unauthenticated): start :meth:`disconnected_from_quickbooks` in the background,
+        unless that company was checked in the last :data:`REMOTE_CHECK_INTERVAL`. Returns the thread, or None."""
+        teams = self._claim_remote_check(realm_id)
+        if not teams:
+            return None
+        thread = threading.Thread(
+            target=self._check_teams_logged, args=(realm_id, teams), name="qbo-disconnect-check", daemon=True
+        )
+        thread.start()
+        return thread
 
     def disconnected_from_quickbooks(self, realm_id: str) -> list[str]:
-        """Intuit's disconnect landing: believe it only if Intuit now refuses our tokens for that company."""
+        """Believe a disconnect landing only if Intuit now refuses our tokens for that company; checked at most once
+        per company per :data:`REMOTE_CHECK_INTERVAL`. Returns the workspaces disconnected."""
+        teams = self._claim_remote_check(realm_id)
+        return self._check_teams(realm_id, teams) if teams else []
+
+    def _claim_remote_check(self, realm_id: str) -> list[str]:
+        """The workspaces connected to ``realm_id`` if this caller may check them now (and then no other caller may
+        until the interval has passed); otherwise none. Only companies someone is connected to are remembered."""
+        now = self._clock.now()
+        if self._checked_recently(realm_id, now):
+            return []
         with self._sessions() as session:
-            teams = session.scalars(
-                select(QboConnection.team_id).where(
-                    QboConnection.realm_id == realm_id, QboConnection.status == ConnectionStatus.CONNECTED.value
-                )
-            ).all()
+            teams = list(
+                session.scalars(
+                    select(QboConnection.team_id).where(
+                        QboConnection.realm_id == realm_id, QboConnection.status == ConnectionStatus.CONNECTED.value
+                    )
+                ).all()
+            )
+        if not teams:
+            return []
+        with self._remote_checks_guard:
+            if self._checked_recently(realm_id, now):
+                return []
+            self._remote_checks = {r: t for r, t in self._remote_checks.items() if now - t < REMOTE_CHECK_INTERVAL}
+            self._remote_checks[realm_id] = now
+        return teams
+
+    def _checked_recently(self, realm_id: str, now: datetime) -> bool:
+        last = self._remote_checks.get(realm_id)
+        return last is not None and now - last < REMOTE_CHECK_INTERVAL
+
+    def _check_teams_logged(self, realm_id: str, teams: list[str]) -> None:
+        try:
+            gone = self._check_teams(realm_id, teams)
+        except Exception:  # noqa: BLE001 - a background thread: log it, the next landing (or refresh) tries again
+            logger.exception("checking a disconnect from inside QuickBooks failed")
+            return
+        logger.info("Intuit disconnect landing for a realm: %d workspace(s) disconnected", len(gone))
+
+    def _check_teams(self, realm_id: str, teams: list[str]) -> list[str]:
         gone: list[str] = []
         for team_id in teams:
-            if self._connection_is_dead(team_id, realm_id):
-                self._forget_after_remote_disconnect(team_id)
+            if self._connection_is_dead(team_id, realm_id) and self._forget_after_remote_disconnect(team_id, realm_id):
                 gone.append(team_id)
         return gone
 
     def _connection_is_dead(self, team_id: str, realm_id: str) -> bool:
         try:
             self._gateway.client_for(team_id, realm_id).company_info()
-        except NotConnectedError:
+        except NotConnectedError as error:
+            return error.status != BUSY_REFRESHING  # another process holding the refresh lease proves nothing
+        except VaultError as error:  # tokens nobody can use any more: forget them rather than fail the page
+            logger.warning("stored QuickBooks tokens of team %s could not be decrypted (%s)", team_id, type(error).__name__)
             return True
         except QboError as error:
             return error.status in (401, 403)
         return False
 
-    def _forget_after_remote_disconnect(self, team_id: str) -> None:
+    def _forget_after_remote_disconnect(self, team_id: str, realm_id: str) -> bool:
         now = self._clock.now()
         with self._sessions.begin() as session:
             connection = connection_for(session, team_id, for_update=True)
-            if connection is None:
-                return
+            if (
+                connection is None
+                or connection.realm_id != realm_id  # reconnected to another company meanwhile
+                or connection.status == ConnectionStatus.DISCONNECTED.value
+            ):
+                return False
             company = connection.company_name or connection.realm_id
             self._tokens.forget(connection)
             connection.status = ConnectionStatus.DISCONNECTED.value
@@ -336,3 +514,4 @@ class ConnectionService:
             audit(session, action="connection.disconnected", now=now, team_id=team_id, actor="quickbooks")
             targets = self._disconnect_targets(session, team_id, None, connection.connected_by)
         self._notifier.disconnected(team_id, targets, None, company)
+        return True

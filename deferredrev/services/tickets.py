@@ -1,5 +1,9 @@
 """Short-lived signed tickets that carry "team T, user U may start a QuickBooks connect" from a Slack button to our
-``/qbo/connect`` page. Signed with a key derived (HKDF) from the primary encryption key, so every replica agrees."""
+``/qbo/connect`` page. Signed with a key derived (HKDF) from the primary encryption key, so every replica agrees.
+
+A ticket is a bearer credential, so each one works once: :attr:`ConnectTicket.ticket_id` (a hash of the signed body,
+never the ticket itself) is what :class:`services.connections.ConnectionService` records in the database when the
+ticket is redeemed."""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ class ConnectTicket:
     team_id: str
     user_id: str
     expires_at: datetime
+    ticket_id: str  # SHA-256 of the signed body: unique per issued ticket, safe to store
 
 
 class TicketSigner:
@@ -35,7 +40,7 @@ class TicketSigner:
         )
 
     def issue(self, team_id: str, user_id: str, *, now: datetime) -> str:
-        payload = {"t": team_id, "u": user_id, "e": int((now + TICKET_LIFETIME).timestamp()), "n": secrets.token_hex(8)}
+        payload = {"t": team_id, "u": user_id, "e": int((now + TICKET_LIFETIME).timestamp()), "n": secrets.token_hex(16)}
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         return f"{body}.{_b64(self._mac(body))}"
 
@@ -51,7 +56,12 @@ class TicketSigner:
         expires_at = datetime.fromtimestamp(int(payload["e"]), tz=now.tzinfo)
         if expires_at < now:
             raise TicketError("the connect link has expired")
-        return ConnectTicket(team_id=str(payload["t"]), user_id=str(payload["u"]), expires_at=expires_at)
+        return ConnectTicket(
+            team_id=str(payload["t"]),
+            user_id=str(payload["u"]),
+            expires_at=expires_at,
+            ticket_id=hashlib.sha256(body.encode()).hexdigest(),
+        )
 
     def _mac(self, body: str) -> bytes:
         return hmac.new(self._key, body.encode(), hashlib.sha256).digest()

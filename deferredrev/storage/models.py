@@ -132,6 +132,19 @@ class OAuthState(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UsedConnectTicket(Base):
+    """A connect link (ticket) that was opened. Each works once: redeeming inserts this row, and the primary key makes
+    a second insert fail, however many replicas race. Kept until the ticket would have expired anyway."""
+
+    __tablename__ = "used_connect_tickets"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AccountMapping(Base):
     __tablename__ = "account_mappings"
 

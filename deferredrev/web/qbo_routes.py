@@ -6,14 +6,11 @@ nothing sensitive leaks through Referer) with ``Cache-Control: no-store`` and ``
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, make_response, render_template, request
 
 from deferredrev.services.connections import ConnectFlowError, ConnectionService, ConnectOutcome
-
-logger = logging.getLogger(__name__)
 
 BROWSER_COOKIE = "deferredrev_qbo_browser"
 COOKIE_PATH = "/qbo"
@@ -59,6 +56,12 @@ RESULT_PAGES: dict[str, ResultPage] = {
         "Check /deferredrev status in Slack; if you are not connected, run /deferredrev connect again.",
         False,
     ),
+    ConnectOutcome.REUSED_LINK: ResultPage(
+        "This link was already used",
+        "Each connect link works once, and this one has been opened before.",
+        "Run /deferredrev connect in Slack for a new one.",
+        False,
+    ),
     ConnectOutcome.WRONG_BROWSER: ResultPage(
         "Finish in the same browser",
         "The sign-in finished in a different browser from the one that started it.",
@@ -77,6 +80,13 @@ RESULT_PAGES: dict[str, ResultPage] = {
         "Ask whoever manages your DeferredRev subscription to upgrade.",
         False,
     ),
+    ConnectOutcome.NOT_CONFIGURED: ResultPage(
+        "DeferredRev isn't set up with Intuit yet",
+        "DeferredRev isn't set up with Intuit app keys yet: whoever runs DeferredRev must set QBO_CLIENT_ID and "
+        "QBO_CLIENT_SECRET.",
+        "Once they have, run /deferredrev connect in Slack again.",
+        False,
+    ),
 }
 UNKNOWN_RESULT = ResultPage(
     "Something went wrong", "We couldn't tell what happened.", "Run /deferredrev status in Slack.", False
@@ -88,6 +98,8 @@ def qbo_blueprint(connections: ConnectionService, *, secure_cookies: bool = True
 
     @routes.get("/qbo/connect")
     def connect() -> Response:
+        if request.method == "HEAD":  # link checkers probe with HEAD: a ticket works once, so only a GET redeems it
+            return _no_store(Response(b"", status=204))
         try:
             start = connections.begin(request.args.get("t", ""))
         except ConnectFlowError as error:
@@ -137,10 +149,11 @@ def qbo_blueprint(connections: ConnectionService, *, secure_cookies: bool = True
 
     @routes.get("/qbo/disconnect")
     def disconnected_in_quickbooks() -> Response:
+        """Intuit's Disconnect URL. Anyone can open it, so it proves nothing by itself: the service checks (in the
+        background, at most once per company every few minutes) whether Intuit still accepts our tokens."""
         realm_id = request.args.get("realmId") or request.args.get("realmid")
         if realm_id and realm_id.isdigit():
-            gone = connections.disconnected_from_quickbooks(realm_id)
-            logger.info("Intuit disconnect landing for a realm: %d workspace(s) disconnected", len(gone))
+            connections.check_remote_disconnect(realm_id)
         page = ResultPage(
             "DeferredRev is disconnected from QuickBooks",
             "DeferredRev no longer has access to this QuickBooks company. Contracts, mappings and posting history "

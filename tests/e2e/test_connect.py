@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
 from sqlalchemy import select, text
 
+from deferredrev.sandbox.intuit.config import AutoConsent
+from deferredrev.sandbox.intuit.faults import Fault
 from deferredrev.sandbox.intuit.seed import BIG_REALM, US_REALM
 from deferredrev.storage.models import AccountMapping, AuditEvent, QboConnection
-from tests.e2e.harness import ADMIN, CHANNEL, MEMBER, TEAM, Stack, outcome_of
+from tests.e2e.harness import ADMIN, CHANNEL, MEMBER, TEAM, Stack, outcome_of, running_stack
 
 
 def save_mapping(stack: Stack) -> None:
@@ -158,13 +169,24 @@ def test_reconnect_to_another_company_warns(connected: Stack) -> None:
     stack.slack.wait_for_dm(ADMIN, contains="different company")
 
 
+def connection_status(stack: Stack) -> str:
+    with stack.server.runtime.sessions() as session:
+        return session.scalars(select(QboConnection)).one().status
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
 def test_disconnect_from_inside_quickbooks(connected: Stack) -> None:
     stack = connected
     stack.intuit.disconnect_from_quickbooks(US_REALM)
     page = stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
     assert page.status_code == 200 and "disconnected" in page.text
-    with stack.server.runtime.sessions() as session:
-        assert session.scalars(select(QboConnection)).one().status == "disconnected"
+    eventually(lambda: connection_status(stack) == "disconnected")  # checked in the background
 
 
 def test_forged_disconnect_landing_does_not_disconnect(connected: Stack) -> None:
@@ -179,3 +201,189 @@ def test_reconnect_landing_page_points_to_slack(stack: Stack) -> None:
     page = stack.browser.get(stack.url + "/qbo/reconnect")
     assert page.status_code == 200 and "/deferredrev reconnect" in page.text
     assert page.headers["cache-control"] == "no-store"
+
+
+# --- connect links work once ----------------------------------------------------------------------------------------
+
+
+def test_a_connect_link_works_once(stack: Stack) -> None:
+    link = stack.connect_link()
+    assert outcome_of(stack.browser_connect(link, realm=US_REALM)) == "connected"
+    authorizations = stack.intuit.requests.count(path_contains="authorize")
+    stack.intuit.auto_consent = AutoConsent(realm_id=BIG_REALM)  # someone holding the old link tries another company
+    again = stack.browser.get(link)
+    assert again.status_code == 302 and outcome_of(again) == "reused_link"
+    assert "set-cookie" not in again.headers
+    assert stack.intuit.requests.count(path_contains="authorize") == authorizations
+    page = stack.browser.get(stack.url + again.headers["location"])
+    assert "This link was already used" in page.text and "Run /deferredrev connect in Slack for a new one." in page.text
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(QboConnection)).one().realm_id == US_REALM
+        assert "connect.link_reused" in session.scalars(select(AuditEvent.action)).all()
+
+
+def test_a_link_opened_in_several_browsers_at_once_gets_through_once(stack: Stack) -> None:
+    for _ in range(3):
+        link = stack.connect_link()
+        barrier = threading.Barrier(4)
+
+        def open_link(_: int, link: str = link, barrier: threading.Barrier = barrier) -> httpx.Response:
+            with httpx.Client(timeout=10, follow_redirects=False) as browser:
+                barrier.wait()
+                return browser.get(link)
+
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(open_link, range(4)))
+        assert all(r.status_code == 302 for r in responses)
+        to_intuit = [r for r in responses if r.headers["location"].startswith(stack.intuit.authorize_url)]
+        assert len(to_intuit) == 1
+        assert sorted(outcome_of(r) for r in responses if r not in to_intuit) == ["reused_link"] * 3
+
+
+def test_starter_plan_refusal_leaves_the_link_unused(database_url: str) -> None:
+    with running_stack(database_url, DEFERREDREV_DEFAULT_PLAN="starter") as stack:
+        ticket = stack.server.app.connections.connect_ticket(TEAM, ADMIN)
+        link = f"{stack.url}/qbo/connect?t={ticket}"
+        assert outcome_of(stack.browser.get(link)) == "plan"
+        assert outcome_of(stack.browser.get(link)) == "plan"  # not "reused_link": nothing was started
+
+
+# --- reconnecting to another company ----------------------------------------------------------------------------------
+
+
+def test_reconnect_to_another_company_revokes_the_old_grant(connected: Stack) -> None:
+    stack = connected
+    assert US_REALM in {realm for _, realm in stack.intuit.oauth.active_connections()}
+    stack.connect(realm=BIG_REALM, reconnect=True)
+    stack.slack.wait_for_dm(ADMIN, contains="different company")
+    active = {realm for _, realm in stack.intuit.oauth.active_connections()}
+    assert US_REALM not in active and BIG_REALM in active
+    assert stack.intuit.requests.count(path_contains="revoke") == 1
+    assert stack.server.app.gateway.client_for(TEAM, BIG_REALM).company_info().company_name  # the new grant works
+
+
+def test_reconnect_to_the_same_company_revokes_nothing(connected: Stack) -> None:
+    stack = connected
+    stack.connect(reconnect=True)
+    stack.slack.wait_for_dm(ADMIN, contains="Reconnected")
+    assert stack.intuit.requests.count(path_contains="revoke") == 0
+    assert stack.server.app.gateway.client_for(TEAM, US_REALM).company_info().company_name
+
+
+# --- tokens that no longer decrypt ------------------------------------------------------------------------------------
+
+
+def damage_tokens(stack: Stack, damage: str) -> None:
+    """``ciphertext``: flip a byte (DecryptionError); ``key``: name a key id not in the keyring (UnknownKeyError)."""
+    with stack.server.runtime.sessions.begin() as session:
+        connection = session.scalars(select(QboConnection)).one()
+        for column in ("access_token", "refresh_token"):
+            blob = bytearray(getattr(connection, column))
+            if damage == "ciphertext":
+                blob[-1] ^= 0xFF
+            else:
+                blob[3 : 3 + blob[2]] = b"z" * blob[2]
+            setattr(connection, column, bytes(blob))
+
+
+@pytest.mark.parametrize("damage", ["ciphertext", "key"])
+def test_disconnect_forgets_tokens_that_no_longer_decrypt(connected: Stack, damage: str) -> None:
+    stack = connected
+    damage_tokens(stack, damage)
+    stack.command("disconnect")
+    stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="Disconnect")
+    stack.driver.click(ADMIN, action_id="disconnect_confirm", channel=CHANNEL)
+    stack.slack.wait_for_message(CHANNEL, contains="disconnected")
+    dm = stack.slack.wait_for_dm(ADMIN, contains="couldn't revoke")
+    assert "Apps › Connected apps" in dm.text
+    key = stack.settings.encryption_keys[0]
+    assert key.key_id not in dm.text and "zzz" not in dm.text  # nothing about keys or ciphertexts
+    assert stack.intuit.requests.count(path_contains="revoke") == 0
+    with stack.server.runtime.sessions() as session:
+        connection = session.scalars(select(QboConnection)).one()
+        assert connection.status == "disconnected"
+        assert connection.access_token is None and connection.refresh_token is None
+
+
+def test_disconnect_tells_the_admin_when_the_revoke_fails(connected: Stack) -> None:
+    stack = connected
+    stack.intuit.inject(Fault.http_status(503, path="revoke"))
+    stack.command("disconnect")
+    stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="Disconnect")
+    stack.driver.click(ADMIN, action_id="disconnect_confirm", channel=CHANNEL)
+    stack.slack.wait_for_dm(ADMIN, contains="couldn't revoke")
+    assert connection_status(stack) == "disconnected"
+
+
+def test_disconnect_landing_forgets_tokens_that_no_longer_decrypt(connected: Stack) -> None:
+    stack = connected
+    damage_tokens(stack, "key")
+    page = stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
+    assert page.status_code == 200 and "disconnected" in page.text
+    eventually(lambda: connection_status(stack) == "disconnected")
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(QboConnection)).one().refresh_token is None
+
+
+# --- the unauthenticated disconnect landing ---------------------------------------------------------------------------
+
+
+def test_disconnect_landing_checks_a_company_at_most_once_per_interval(connected: Stack) -> None:
+    stack = connected
+    checks = stack.intuit.requests.count(path_contains="companyinfo")
+    stack.intuit.inject(Fault(kind="delay", seconds=2.0, path="companyinfo"))
+    for attempt in range(5):
+        page = stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
+        assert page.status_code == 200
+        if attempt == 0:  # the page answered while the check was still waiting on Intuit
+            assert stack.intuit.requests.count(path_contains="companyinfo") == checks
+    eventually(lambda: stack.intuit.requests.count(path_contains="companyinfo") == checks + 1)
+    stack.clock.advance(timedelta(minutes=6))
+    stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
+    eventually(lambda: stack.intuit.requests.count(path_contains="companyinfo") == checks + 2)
+    time.sleep(0.2)
+    assert stack.intuit.requests.count(path_contains="companyinfo") == checks + 2
+    assert connection_status(stack) == "connected"  # Intuit still accepts the tokens: a forged landing changes nothing
+
+
+# --- Intuit's errors and missing keys ---------------------------------------------------------------------------------
+
+
+def test_intuit_error_code_reaches_the_admin(stack: Stack) -> None:
+    stack.intuit.auto_consent = AutoConsent(realm_id=US_REALM)
+    start = stack.browser.get(stack.connect_link())
+    cookie = start.headers["set-cookie"].split(";", 1)[0]
+    state = httpx.URL(start.headers["location"]).params["state"]
+    result = stack.browser.get(
+        stack.url + "/qbo/callback", params={"error": "invalid_scope", "state": state}, headers={"cookie": cookie}
+    )
+    assert outcome_of(result) == "intuit_error"
+    dm = stack.slack.wait_for_dm(ADMIN, contains="did not complete")
+    assert "(invalid_scope)" in dm.text and "None" not in dm.text
+
+
+def test_without_intuit_keys_the_link_explains_the_setup(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="deferredrev.wiring")
+    with running_stack(database_url, QBO_CLIENT_ID="", QBO_CLIENT_SECRET="") as stack:
+        warnings = [r.getMessage() for r in caplog.records if r.name == "deferredrev.wiring"]
+        assert any("QBO_CLIENT_ID and QBO_CLIENT_SECRET are not set" in w for w in warnings), warnings
+        start = stack.browser.get(stack.connect_link())
+        assert start.status_code == 302 and outcome_of(start) == "not_configured"
+        page = stack.browser.get(stack.url + start.headers["location"])
+        assert page.status_code == 200
+        assert "whoever runs DeferredRev must set QBO_CLIENT_ID and QBO_CLIENT_SECRET" in page.text
+        assert stack.intuit.requests.count(path_contains="authorize") == 0
+
+
+def test_startup_names_a_missing_intuit_key_without_values(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="deferredrev.wiring")
+    with running_stack(database_url, QBO_CLIENT_SECRET="") as stack:
+        warnings = [r.getMessage() for r in caplog.records if r.name == "deferredrev.wiring"]
+        assert any("QBO_CLIENT_SECRET is not set" in w for w in warnings), warnings
+        assert stack.settings.qbo_client_id and all(stack.settings.qbo_client_id not in w for w in warnings)
+
+
+def test_a_head_request_does_not_use_up_the_link(stack: Stack) -> None:
+    link = stack.connect_link()
+    assert stack.browser.head(link).status_code == 204
+    assert outcome_of(stack.browser_connect(link)) == "connected"

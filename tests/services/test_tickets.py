@@ -28,3 +28,12 @@ def test_expired_forged_and_foreign_tickets_are_refused() -> None:
             signer.verify(bad, now=NOW)
     with pytest.raises(TicketError):
         TicketSigner(b"x" * 32).verify(ticket, now=NOW)
+
+
+def test_each_ticket_has_its_own_storable_id() -> None:
+    signer = TicketSigner(b"k" * 32)
+    first, second = signer.issue("T1", "U1", now=NOW), signer.issue("T1", "U1", now=NOW)
+    verified = signer.verify(first, now=NOW)
+    assert verified.ticket_id == signer.verify(first, now=NOW + timedelta(minutes=5)).ticket_id
+    assert verified.ticket_id != signer.verify(second, now=NOW).ticket_id
+    assert len(verified.ticket_id) == 64 and verified.ticket_id not in first  # a hash, never the ticket itself
