@@ -114,7 +114,7 @@ def connect_prompt(url: str, *, reconnect: bool) -> Message:
     blocks = [
         section(f"*{verb} QuickBooks Online*\n{intro}"),
         actions(button(f"{verb} to QuickBooks", ids.CONNECT_LINK, url=url, style="primary")),
-        context("The link works for 10 minutes and only for you."),
+        context("The link works once, for 10 minutes, and only for you."),
     ]
     return f"{verb} QuickBooks Online", blocks
 
