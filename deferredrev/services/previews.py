@@ -479,14 +479,16 @@ class PreviewService:
     def retry_failed(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
         """Queue a preview's failed entries again under new request ids (their earlier attempt definitively failed),
         unless what they recognise was posted since by other entries: a later month's catch-up, or another preview
-        of the same period. Then nothing is queued and the period needs a fresh preview."""
+        of the same period. Then nothing is queued and the period needs a fresh preview. (A reversal's entries undo
+        fixed amounts already in QuickBooks, and a posting is reversed only once: they are retried as they are.)"""
         preview = self._preview(preview_id)
         settings = self._workspaces.settings(preview.team_id)
         if not (user_id in settings.approvers if settings.approvers else is_admin):
             return DecisionResult(Decision.NOT_ALLOWED, "Only approvers can retry a posting.", preview_id)
         period = Period.parse(preview.period)
+        recognition = preview.kind == "recognition"
         inputs = self._inputs(preview.team_id, period)
-        if inputs.mapping is None:
+        if recognition and inputs.mapping is None:
             return DecisionResult(
                 Decision.BLOCKED,
                 "The accounts aren't mapped any more, so I can't check what is still to post. Map them with "
@@ -515,12 +517,14 @@ class PreviewService:
             ).all()
             if not failed:
                 return DecisionResult(Decision.NOTHING, "Nothing failed here, so there is nothing to retry.", preview_id)
-            # Read under the lock above, so a retry or approval committing meanwhile can't slip between check and queue.
-            current = replace(inputs, contracts=load_contracts(session, preview.team_id),
-                              history=load_history(session, preview.team_id))  # fmt: skip
-            changed = _covered_since(failed, self._entries(preview.team_id, period, current))
-            if changed:
-                return DecisionResult(Decision.STALE, _covered_message(changed, period), preview_id)
+            if recognition:
+                # Read under the lock above, so a retry or approval committing meanwhile can't slip between check
+                # and queue.
+                current = replace(inputs, contracts=load_contracts(session, preview.team_id),
+                                  history=load_history(session, preview.team_id))  # fmt: skip
+                changed = _covered_since(failed, self._entries(preview.team_id, period, current))
+                if changed:
+                    return DecisionResult(Decision.STALE, _covered_message(changed, period), preview_id)
             for entry in failed:
                 entry.generation += 1
                 entry.request_id = request_id_for(entry.posting_key, entry.generation)

@@ -16,6 +16,7 @@ from deferredrev.revrec.schedule import scheduled_amount
 from deferredrev.sandbox.intuit import Fault
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv, load_contracts
+from deferredrev.services.previews import Decision
 from deferredrev.storage.models import JournalEntry, Preview
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, CONTRACTS, MEMBER, TEAM, Stack
 
@@ -301,6 +302,28 @@ def test_retry_refuses_revenue_a_later_month_caught_up_since(ready: Stack) -> No
         contract = next(c for c in load_contracts(session, TEAM) if c.contract_id == failed)
     both_months = scheduled_amount(contract, Period(2026, 10)) + scheduled_amount(contract, Period(2026, 11))
     assert revenue_in_qbo(qbo_entries(stack))[failed] == both_months
+
+
+def test_a_failed_reversal_is_retried_as_it_is(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    previews, posting = stack.server.app.previews, stack.server.app.posting
+    posting.use_batch = False
+    stack.intuit.inject(Fault.http_status(400, body=VALIDATION_FAULT, content_type="application/json",
+                                          path="/journalentry", method="POST", times=1))  # fmt: skip
+    [posted] = previews.history(TEAM)[:1]
+    reversal = previews.reverse(posted["preview_id"], ADMIN, is_admin=True).preview_id
+
+    def settled_as(outcome: str) -> bool:  # what the scheduler does, until the reversal's entries are all done
+        posting.run()
+        return previews.settle(reversal) == outcome
+
+    stack.slack.wait_for(lambda: settled_as("failed"), message="one reversing entry failed")
+    assert previews.retry_failed(reversal, APPROVER, is_admin=False).decision is Decision.QUEUED
+    stack.slack.wait_for(lambda: settled_as("posted"), message="the retried reversal posted")
+    assert all(total == 0 for total in revenue_in_qbo(qbo_entries(stack)).values())
 
 
 def test_a_foreign_currency_is_refused_when_quickbooks_has_multicurrency_off(ready: Stack) -> None:
