@@ -27,6 +27,8 @@ TRANSCRIPT_LINES = (
     "ana (admin) › /deferredrev contracts",
     "Imported 40 new and updated 0 contracts",
     "ana (admin) › /deferredrev connect",
+    f"→ DeferredRev /qbo/connect → our page “Connect QuickBooks to {TEAM}” → Continue to Intuit",
+    "→ DeferredRev POST /qbo/connect → 302 (sets a browser cookie)",
     "shows the page “QuickBooks is connected”",
     "Connected to Sandbox Company_US_1",
     "🟢 Connected",

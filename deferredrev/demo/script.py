@@ -184,6 +184,8 @@ class Walkthrough:
     def browser(self, link: str) -> str:
         visit = self.stack.browse(link)
         self.out.says("ana's browser", "\n".join(["opens the link:", *(f"→ {hop}" for hop in visit.hops)]))
+        if not visit.hops or "→ our page “Connect QuickBooks to" not in visit.hops[0]:
+            raise DemoError("the connect link did not first show which Slack workspace it connects")
         self.out.says("ana's browser", f"shows the page “{visit.title}”")
         return visit.outcome
 

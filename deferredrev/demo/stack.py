@@ -39,8 +39,35 @@ TIME_SCALE = 60.0  # the sandbox's rate-limit "minute" lasts one real second; th
 LOCAL_PORT = 3000
 LOCAL_REDIRECT_URI = f"http://localhost:{LOCAL_PORT}/qbo/callback"
 
-MAX_REDIRECTS = 6
+MAX_REDIRECTS = 7
 _TITLE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+_FORM = re.compile(r'<form method="post" action="([^"]*)">(.*?)</form>', re.S)
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
+_BUTTON = re.compile(r"<button[^>]*>(.*?)</button>", re.S)
+
+
+@dataclass(frozen=True)
+class _ConnectPage:
+    """Our connect page, as a browser sees it: its heading and the form its button submits."""
+
+    title: str
+    action: str
+    fields: dict[str, str]
+    button: str
+
+
+def _connect_page(text: str) -> _ConnectPage | None:
+    """Our connect page in ``text``, or None for any other page."""
+    title, form = _TITLE.search(text), _FORM.search(text)
+    button = _BUTTON.search(form.group(2)) if form else None
+    if title is None or form is None or button is None:
+        return None
+    return _ConnectPage(
+        title=html.unescape(title.group(1).strip()),
+        action=html.unescape(form.group(1)),
+        fields={html.unescape(k): html.unescape(v) for k, v in _HIDDEN.findall(form.group(2))},
+        button=html.unescape(button.group(1).strip()),
+    )
 
 
 def _keep_cookies(jar: dict[str, str], response: httpx.Response) -> None:
@@ -133,22 +160,32 @@ class DemoStack:
         return self.slack.user_names()
 
     def browse(self, link: str, *, realm: str = US_REALM) -> BrowserVisit:
-        """Follow a connect link as a browser would: our start page, the sandbox consent, our callback, the result.
+        """Follow a connect link as a browser would: our connect page (ana reads it and presses its button), the
+        sandbox consent, our callback, the result.
 
-        Like a browser on loopback it sends our cookie back over plain HTTP (the cookie is marked Secure). The
-        sandbox consent page is answered automatically: an admin of `realm` clicks Allow.
+        Like a browser on loopback it sends our cookies back over plain HTTP (they are marked Secure). The sandbox
+        consent page is answered automatically: an admin of `realm` clicks Allow.
         """
         self.intuit.auto_consent = AutoConsent(realm_id=realm)
         cookies: dict[str, str] = {}
         hops: list[str] = []
-        url = httpx.URL(link)
+        url, form = httpx.URL(link), None
         for _ in range(MAX_REDIRECTS):
             ours = (url.host, url.port) == (httpx.URL(self.url).host, httpx.URL(self.url).port)
             headers = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if ours and cookies else {}
-            response = self.browser.get(url, headers=headers)
+            if form is None:
+                response = self.browser.get(url, headers=headers)
+            else:
+                response = self.browser.post(url, data=form, headers=headers)
             if ours:
                 _keep_cookies(cookies, response)
-            hops.append(self._describe_hop(url, response, ours, realm))
+            page = _connect_page(response.text) if ours and response.status_code == 200 else None
+            if page is not None:  # ana reads our page and presses its button
+                hops.append(f"DeferredRev {url.path} → our page “{page.title}” → {page.button}")
+                url, form = url.join(page.action), page.fields
+                continue
+            hops.append(self._describe_hop(url, response, ours, realm, posted=form is not None))
+            form = None
             if response.status_code != 302:
                 break
             url = url.join(response.headers["location"])
@@ -156,9 +193,10 @@ class DemoStack:
         title = html.unescape(found.group(1).strip()) if found else f"HTTP {response.status_code}"
         return BrowserVisit(hops=hops, outcome=url.params.get("outcome", ""), title=title)
 
-    def _describe_hop(self, url: httpx.URL, response: httpx.Response, ours: bool, realm: str) -> str:
+    def _describe_hop(self, url: httpx.URL, response: httpx.Response, ours: bool, realm: str, *, posted: bool) -> str:
         where = "DeferredRev" if ours else "Intuit sandbox"
-        shown = url.path + (f"?outcome={url.params['outcome']}" if "outcome" in url.params else "")
+        shown = ("POST " if posted else "") + url.path
+        shown += f"?outcome={url.params['outcome']}" if "outcome" in url.params else ""
         extra = ""
         cookies = [h.split(";", 1)[0].partition("=")[2] for h in response.headers.get_list("set-cookie")]
         if ours and cookies:

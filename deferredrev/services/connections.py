@@ -1,9 +1,12 @@
 """Connecting a workspace to QuickBooks: the OAuth flow, status, disconnect (from Slack or from inside QBO).
 
-The flow: a Slack button opens ``/qbo/connect?t=<ticket>``; :meth:`ConnectionService.begin` checks the ticket,
-redeems it (each ticket works once: its hash goes into ``used_connect_tickets``, whose primary key refuses a second
-use even from another replica) and stores a one-time, expiring ``state`` (hashed) bound to the browser by a cookie
-nonce (hashed), then sends the browser to Intuit. :meth:`ConnectionService.complete` consumes the state (deleting it
+The flow: a Slack button opens ``/qbo/connect?t=<ticket>``, a page that says which Slack workspace the link connects
+a company to (so a link sent by someone else's workspace is recognised before Intuit asks for consent);
+:meth:`ConnectionService.preview` checks the ticket for it without using it up (a link scanner or a second look
+changes nothing). The page's button posts the ticket, and :meth:`ConnectionService.begin` checks it again, redeems it
+(each ticket works once: its hash goes into ``used_connect_tickets``, whose primary key refuses a second use even
+from another replica) and stores a one-time, expiring ``state`` (hashed) bound to the browser by a cookie nonce
+(hashed), then sends the browser to Intuit. :meth:`ConnectionService.complete` consumes the state (deleting it
 in the same transaction, so a replayed callback changes nothing), exchanges the code exactly once, fetches the company
 name and stores the encrypted tokens. Reconnecting keeps mappings, contracts and history; reconnecting to a
 different company revokes the previous company's grant at Intuit once the new tokens are stored.
@@ -97,6 +100,19 @@ class ConsumedState:
 
 
 @dataclass(frozen=True)
+class ConnectPreview:
+    """What an unused connect link would do, shown before anything is redeemed."""
+
+    team_id: str
+    user_id: str
+    workspace_name: str | None  # from ``workspaces``; None when it has none
+
+    @property
+    def workspace_label(self) -> str:
+        return self.workspace_name or self.team_id
+
+
+@dataclass(frozen=True)
 class ConnectStart:
     authorize_url: str
     browser_nonce: str
@@ -171,33 +187,34 @@ class ConnectionService:
     def connect_ticket(self, team_id: str, user_id: str) -> str:
         return self._tickets.issue(team_id, user_id, now=self._clock.now())
 
-    def begin(self, ticket: str) -> ConnectStart:
+    def preview(self, ticket: str) -> ConnectPreview:
+        """Check a connect link without using it up: what :meth:`begin` would refuse (forged or expired, already used,
+        no Intuit keys, plan) is refused now, and nothing is written."""
         now = self._clock.now()
-        try:
-            verified = self._tickets.verify(ticket, now=now)
-        except TicketError as error:
-            raise ConnectFlowError(ConnectOutcome.EXPIRED_LINK, str(error)) from None
+        verified = self._verify(ticket, now)
+        self._authorization_url(verified, secrets.token_urlsafe(32))  # builds a URL only: refuses missing Intuit keys
+        with self._sessions() as session:
+            if session.get(UsedConnectTicket, verified.ticket_id) is not None:
+                raise self._reused(verified)
+            workspace = session.get(Workspace, verified.team_id)
+            plan = Plan(workspace.plan) if workspace is not None else self._default_plan
+            if not plan.allows_quickbooks:
+                raise self._plan_refused(verified)
+            name = workspace.name if workspace is not None else None
+        return ConnectPreview(team_id=verified.team_id, user_id=verified.user_id, workspace_name=name)
+
+    def begin(self, ticket: str) -> ConnectStart:
+        """Redeem the ticket (once) and start the OAuth flow: where to send the browser, and its cookie nonce."""
+        now = self._clock.now()
+        verified = self._verify(ticket, now)
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        try:
-            authorize_url = self._oauth.authorization_url(state)
-        except InvalidClientError:
-            logger.warning(
-                "connect link opened for team %s, but QBO_CLIENT_ID / QBO_CLIENT_SECRET are not set", verified.team_id
-            )
-            raise ConnectFlowError(
-                ConnectOutcome.NOT_CONFIGURED,
-                "DeferredRev isn't set up with Intuit app keys yet",
-                team_id=verified.team_id,
-                user_id=verified.user_id,
-            ) from None
+        authorize_url = self._authorization_url(verified, state)
         try:
             with self._sessions.begin() as session:
                 self._redeem(session, verified, now)
                 workspace = get_or_create_workspace(session, verified.team_id, default_plan=self._default_plan, now=now)
                 if not Plan(workspace.plan).allows_quickbooks:  # leaving the block rolls back: the link stays unused
-                    raise ConnectFlowError(
-                        ConnectOutcome.PLAN, "QuickBooks needs the Growth plan or above", team_id=verified.team_id
-                    )
+                    raise self._plan_refused(verified)
                 session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
                 session.add(
                     OAuthState(
@@ -213,13 +230,38 @@ class ConnectionService:
         except _TicketAlreadyUsed:
             with self._sessions.begin() as session:
                 audit(session, action="connect.link_reused", now=now, team_id=verified.team_id, actor=verified.user_id)
-            raise ConnectFlowError(
-                ConnectOutcome.REUSED_LINK,
-                "This connect link was already used.",
-                team_id=verified.team_id,
-                user_id=verified.user_id,
-            ) from None
+            raise self._reused(verified) from None
         return ConnectStart(authorize_url=authorize_url, browser_nonce=nonce)
+
+    def _verify(self, ticket: str, now: datetime) -> ConnectTicket:
+        try:
+            return self._tickets.verify(ticket, now=now)
+        except TicketError as error:
+            raise ConnectFlowError(ConnectOutcome.EXPIRED_LINK, str(error)) from None
+
+    def _authorization_url(self, ticket: ConnectTicket, state: str) -> str:
+        try:
+            return self._oauth.authorization_url(state)
+        except InvalidClientError:
+            logger.warning(
+                "connect link opened for team %s, but QBO_CLIENT_ID / QBO_CLIENT_SECRET are not set", ticket.team_id
+            )
+            raise ConnectFlowError(
+                ConnectOutcome.NOT_CONFIGURED,
+                "DeferredRev isn't set up with Intuit app keys yet",
+                team_id=ticket.team_id,
+                user_id=ticket.user_id,
+            ) from None
+
+    @staticmethod
+    def _reused(ticket: ConnectTicket) -> ConnectFlowError:
+        return ConnectFlowError(
+            ConnectOutcome.REUSED_LINK, "This connect link was already used.", team_id=ticket.team_id, user_id=ticket.user_id
+        )
+
+    @staticmethod
+    def _plan_refused(ticket: ConnectTicket) -> ConnectFlowError:
+        return ConnectFlowError(ConnectOutcome.PLAN, "QuickBooks needs the Growth plan or above", team_id=ticket.team_id)
 
     @staticmethod
     def _redeem(session: Session, ticket: ConnectTicket, now: datetime) -> None:

@@ -3,7 +3,8 @@
 
 A ticket is a bearer credential, so each one works once: :attr:`ConnectTicket.ticket_id` (a hash of the signed body,
 never the ticket itself) is what :class:`services.connections.ConnectionService` records in the database when the
-ticket is redeemed."""
+ticket is redeemed. Opening the link only shows a page (the ticket is checked, not used); the page's button redeems
+it."""
 
 from __future__ import annotations
 

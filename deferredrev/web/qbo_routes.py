@@ -1,20 +1,35 @@
 """The browser side of connecting QuickBooks: ``/qbo/connect``, ``/qbo/callback``, ``/qbo/result``, ``/qbo/disconnect``.
 
-URLs that carry a ticket, a code or a state never answer with a page: they answer ``302`` (Intuit's rule, so
+A connect link (``GET /qbo/connect?t=<ticket>``) uses nothing up: it shows which Slack workspace the link would
+connect a QuickBooks company to, with a warning for whoever was sent someone else's link (consent phishing), and a
+button that posts the ticket. Only that ``POST`` redeems the ticket and answers the ``302`` to Intuit. The page has no
+external resources or links and is sent with ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``; the
+ticket appears on it only in the form's hidden field. The page also sets a ``SameSite=Strict`` cookie tied to the
+ticket, which the ``POST`` requires: a form on another site that posts someone's ticket straight to us gets this page
+(and its warning) instead of Intuit's consent page.
+
+The other URLs that carry a code or a state never answer with a page: they answer ``302`` (Intuit's rule, so
 nothing sensitive leaks through Referer) with ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, make_response, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request, url_for
 
 from deferredrev.services.connections import ConnectFlowError, ConnectionService, ConnectOutcome
 
 BROWSER_COOKIE = "deferredrev_qbo_browser"
 COOKIE_PATH = "/qbo"
 COOKIE_SECONDS = 600
+CONFIRM_COOKIE = "deferredrev_qbo_confirm"  # set by the connect page, required by its POST
+CONFIRM_COOKIE_PATH = "/qbo/connect"
+CONTINUE_BUTTON = "Continue to Intuit"
+# The connect page loads nothing and can't be framed (clicking its button for someone is worth something).
+CONNECT_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
 
 
 @dataclass(frozen=True)
@@ -97,11 +112,21 @@ def qbo_blueprint(connections: ConnectionService, *, secure_cookies: bool = True
     routes = Blueprint("qbo", __name__)
 
     @routes.get("/qbo/connect")
-    def connect() -> Response:
-        if request.method == "HEAD":  # link checkers probe with HEAD: a ticket works once, so only a GET redeems it
+    def connect_page() -> Response:
+        """The connect link: shows what it would connect and a button; uses nothing up (scanners, prefetchers, a
+        second look). A used, expired or refused link goes to its result page at once."""
+        if request.method == "HEAD":  # link checkers probe with HEAD: answer without even reading the link
             return _no_store(Response(b"", status=204))
+        return confirm_page(request.args.get("t", ""))
+
+    @routes.post("/qbo/connect")
+    def connect() -> Response:
+        """The page's button: redeems the ticket (once) and sends the browser to Intuit's consent page."""
+        ticket = request.form.get("t", "")
+        if not _confirmed(ticket, request.cookies.get(CONFIRM_COOKIE)):
+            return confirm_page(ticket)  # not posted from our page (a form on another site, say): show it first
         try:
-            start = connections.begin(request.args.get("t", ""))
+            start = connections.begin(ticket)
         except ConnectFlowError as error:
             return _to_result(error.outcome)
         response = _redirect(start.authorize_url)
@@ -113,6 +138,34 @@ def qbo_blueprint(connections: ConnectionService, *, secure_cookies: bool = True
             secure=secure_cookies,
             httponly=True,
             samesite="Lax",
+        )
+        return response
+
+    def confirm_page(ticket: str) -> Response:
+        try:
+            preview = connections.preview(ticket)
+        except ConnectFlowError as error:
+            return _to_result(error.outcome)
+        html = render_template(
+            "connect.html",
+            title=f"Connect QuickBooks to {preview.workspace_label}",
+            workspace_name=preview.workspace_name,
+            team_id=preview.team_id,
+            user_id=preview.user_id,
+            ticket=ticket,
+            action=url_for(".connect"),
+            button=CONTINUE_BUTTON,
+        )
+        response = _no_store(make_response(html, 200))
+        response.headers["Content-Security-Policy"] = CONNECT_PAGE_CSP
+        response.set_cookie(
+            CONFIRM_COOKIE,
+            _confirmation(ticket),
+            max_age=COOKIE_SECONDS,
+            path=CONFIRM_COOKIE_PATH,
+            secure=secure_cookies,
+            httponly=True,
+            samesite="Strict",  # never sent with a request another site starts
         )
         return response
 
@@ -165,6 +218,15 @@ def qbo_blueprint(connections: ConnectionService, *, secure_cookies: bool = True
         return _no_store(make_response(html, 200))
 
     return routes
+
+
+def _confirmation(ticket: str) -> str:
+    """The connect page's cookie value: tied to the ticket, and not the ticket (a one-way hash)."""
+    return hashlib.sha256(b"deferredrev connect page|" + ticket.encode()).hexdigest()
+
+
+def _confirmed(ticket: str, cookie: str | None) -> bool:
+    return bool(ticket) and cookie is not None and secrets.compare_digest(cookie.encode(), _confirmation(ticket).encode())
 
 
 def _to_result(outcome: ConnectOutcome | str) -> Response:

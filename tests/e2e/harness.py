@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from deferredrev.sandbox.slack import SlackDriver, SlackSandbox, Workspace
 from deferredrev.server import RunningServer, start_in_background
 from deferredrev.services.posting import BATCH_CALLS_PER_MINUTE, SINGLE_CALLS_PER_MINUTE, Pacer
 from deferredrev.settings import Settings
+from deferredrev.web.qbo_routes import BROWSER_COOKIE, CONFIRM_COOKIE, CONTINUE_BUTTON
 from tests.conftest import key_env, make_key
 
 SIGNING_SECRET = "e2e-signing-secret-canary-4f1d"
@@ -68,16 +71,34 @@ class Stack:
                     return str(element["url"])
         raise AssertionError(f"no connect link in {message}")
 
+    def open_link(self, link: str, *, browser: httpx.Client | None = None) -> httpx.Response:
+        """Open a connect link as a person would: our page (which uses nothing up), then its Continue button.
+
+        Returns the button's answer (a 302 to Intuit, or to a result page), or the link's own answer when it showed no
+        page (a used, expired or refused link goes to its result page at once)."""
+        page = (browser or self.browser).get(link)
+        return self.press_continue(page, browser=browser) if page.status_code == 200 else page
+
+    def press_continue(self, page: httpx.Response, *, browser: httpx.Client | None = None) -> httpx.Response:
+        """Submit the connect page's form, sending back the cookie the page set (it is Secure, so an httpx client
+        keeps it to itself over plain HTTP; a browser on loopback sends it)."""
+        assert page.status_code == 200 and CONTINUE_BUTTON in page.text, page.text
+        cookie = _cookie_from(page, CONFIRM_COOKIE)
+        return (browser or self.browser).post(
+            self.url + "/qbo/connect", data={"t": ticket_on(page)}, headers={"cookie": f"{CONFIRM_COOKIE}={cookie}"}
+        )
+
     def browser_connect(self, link: str, *, realm: str = US_REALM, decision: str = "allow") -> httpx.Response:
-        """Follow the connect link as a browser with cookies, through the sandbox consent, back to our callback."""
+        """Follow the connect link as a browser with cookies: our page, its button, the sandbox consent, our
+        callback."""
         self.intuit.auto_consent = AutoConsent(realm_id=realm, decision=decision)  # type: ignore[arg-type]
-        start = self.browser.get(link)
-        assert start.status_code == 302, start.text
-        cookie = start.headers.get("set-cookie", "")
+        start = self.open_link(link)
+        assert start.status_code == 302 and start.headers["location"].startswith(self.intuit.authorize_url), start.text
+        cookie = _cookie_from(start, BROWSER_COOKIE)
         consent = self.browser.get(start.headers["location"])
         assert consent.status_code == 302, consent.text
         callback = consent.headers["location"]
-        return self.browser.get(callback, headers={"cookie": cookie.split(";", 1)[0]})
+        return self.browser.get(callback, headers={"cookie": f"{BROWSER_COOKIE}={cookie}"})
 
     def connect(self, user: str = ADMIN, *, realm: str = US_REALM, reconnect: bool = False) -> httpx.Response:
         result = self.browser_connect(self.connect_link(user, reconnect=reconnect), realm=realm)
@@ -107,6 +128,21 @@ class Stack:
 
 def outcome_of(response: httpx.Response) -> str:
     return parse_qs(urlsplit(response.headers["location"]).query)["outcome"][0]
+
+
+def ticket_on(page: httpx.Response) -> str:
+    """The ticket in the connect page's hidden form field."""
+    found = re.search(r'<input type="hidden" name="t" value="([^"]*)">', page.text)
+    assert found, page.text
+    return html.unescape(found.group(1))
+
+
+def _cookie_from(response: httpx.Response, name: str) -> str:
+    for header in response.headers.get_list("set-cookie"):
+        key, _, value = header.split(";", 1)[0].partition("=")
+        if key.strip() == name:
+            return value.strip()
+    raise AssertionError(f"no {name} cookie in {response.headers}")
 
 
 def _blocks_of(message: Any) -> list[dict[str, Any]]:

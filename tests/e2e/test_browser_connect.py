@@ -1,5 +1,6 @@
-"""The browser part of connecting QuickBooks, in headless Chromium: our cookie-bound redirect, the sandbox consent
-page (pick the company, Authorize), back to our callback and the result page."""
+"""The browser part of connecting QuickBooks, in headless Chromium: our connect page (Continue to Intuit), our
+cookie-bound redirect, the sandbox consent page (pick the company, Authorize), back to our callback and the result
+page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from deferredrev.storage.models import QboConnection
-from tests.e2e.harness import ADMIN, Stack
+from tests.e2e.harness import ADMIN, TEAM, Stack
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -55,7 +56,12 @@ def test_connect_in_a_real_browser(stack: Stack, chrome) -> None:  # type: ignor
 
     stack.intuit.auto_consent = None  # the sandbox shows its consent page
     chrome.get(stack.connect_link())
-    assert "Sandbox Company_US_1" in chrome.page_source  # Intuit's page lists the companies to pick
+    assert chrome.find_element(By.TAG_NAME, "h1").text == f"Connect QuickBooks to {TEAM}"  # our page first
+    assert "close this page" in chrome.find_element(By.CSS_SELECTOR, ".warning").text
+    assert "/qbo/connect" in chrome.current_url and stack.intuit.requests.count(path_contains="authorize") == 0
+    chrome.find_element(By.XPATH, "//button[normalize-space()='Continue to Intuit']").click()
+    WebDriverWait(chrome, 10).until(lambda driver: "Sandbox Company_US_1" in driver.page_source)
+    # Intuit's page lists the companies to pick
     chrome.find_element(By.CSS_SELECTOR, "button[value='allow']").click()
     # The click submits the consent form; the browser then follows our callback's redirect to the result page.
     WebDriverWait(chrome, 10).until(expected_conditions.url_contains("/qbo/result"))
@@ -68,6 +74,6 @@ def test_connect_in_a_real_browser(stack: Stack, chrome) -> None:  # type: ignor
 
 
 def test_binding_cookie_is_secure_and_http_only(stack: Stack) -> None:
-    start = stack.browser.get(stack.connect_link())
+    start = stack.open_link(stack.connect_link())
     cookie = start.headers["set-cookie"].lower()
     assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie and "path=/qbo" in cookie

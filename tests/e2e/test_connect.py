@@ -16,7 +16,9 @@ from sqlalchemy import select, text
 from deferredrev.sandbox.intuit.config import AutoConsent
 from deferredrev.sandbox.intuit.faults import Fault
 from deferredrev.sandbox.intuit.seed import BIG_REALM, US_REALM
-from deferredrev.storage.models import AccountMapping, AuditEvent, QboConnection
+from deferredrev.settings import Plan
+from deferredrev.storage.models import AccountMapping, AuditEvent, OAuthState, QboConnection, UsedConnectTicket
+from deferredrev.storage.repositories import get_or_create_workspace, set_plan
 from tests.e2e.harness import ADMIN, CHANNEL, MEMBER, TEAM, Stack, outcome_of, running_stack
 
 
@@ -99,7 +101,7 @@ def test_replayed_callback_changes_nothing(stack: Stack) -> None:
     from deferredrev.sandbox.intuit.config import AutoConsent
 
     stack.intuit.auto_consent = AutoConsent(realm_id=US_REALM)
-    start = stack.browser.get(link)
+    start = stack.open_link(link)
     cookie = start.headers["set-cookie"].split(";", 1)[0]
     callback = stack.browser.get(start.headers["location"]).headers["location"]
     first = stack.browser.get(callback, headers={"cookie": cookie})
@@ -118,7 +120,7 @@ def test_callback_without_the_browser_cookie_is_refused(stack: Stack) -> None:
     from deferredrev.sandbox.intuit.config import AutoConsent
 
     stack.intuit.auto_consent = AutoConsent(realm_id=US_REALM)
-    start = stack.browser.get(stack.connect_link())
+    start = stack.open_link(stack.connect_link())
     callback = stack.browser.get(start.headers["location"]).headers["location"]
     result = stack.browser.get(callback)  # another browser: no cookie
     assert outcome_of(result) == "wrong_browser"
@@ -130,14 +132,18 @@ def test_callback_without_the_browser_cookie_is_refused(stack: Stack) -> None:
 def test_forged_or_expired_links_and_states(stack: Stack) -> None:
     bad_ticket = stack.browser.get(stack.url + "/qbo/connect?t=forged.ticket")
     assert bad_ticket.status_code == 302 and outcome_of(bad_ticket) == "expired_link"
+    no_ticket = stack.browser.get(stack.url + "/qbo/connect")
+    assert no_ticket.status_code == 302 and outcome_of(no_ticket) == "expired_link"
     unknown_state = stack.browser.get(stack.url + "/qbo/callback?code=abc&state=nope&realmId=1")
     assert outcome_of(unknown_state) == "used_link"
     link = stack.connect_link()
     from datetime import timedelta
 
+    page = stack.browser.get(link)
     stack.clock.advance(timedelta(minutes=11))
     expired = stack.browser.get(link)
     assert outcome_of(expired) == "expired_link"
+    assert outcome_of(stack.press_continue(page)) == "expired_link"  # a page left open too long
 
 
 def test_disconnect_then_reconnect_keeps_mappings(connected: Stack) -> None:
@@ -208,18 +214,55 @@ def test_reconnect_landing_page_points_to_slack(stack: Stack) -> None:
 
 def test_a_connect_link_works_once(stack: Stack) -> None:
     link = stack.connect_link()
+    old_page = stack.browser.get(link)
     assert outcome_of(stack.browser_connect(link, realm=US_REALM)) == "connected"
     authorizations = stack.intuit.requests.count(path_contains="authorize")
     stack.intuit.auto_consent = AutoConsent(realm_id=BIG_REALM)  # someone holding the old link tries another company
     again = stack.browser.get(link)
-    assert again.status_code == 302 and outcome_of(again) == "reused_link"
+    assert again.status_code == 302 and outcome_of(again) == "reused_link"  # said at once, before any button
     assert "set-cookie" not in again.headers
-    assert stack.intuit.requests.count(path_contains="authorize") == authorizations
     page = stack.browser.get(stack.url + again.headers["location"])
     assert "This link was already used" in page.text and "Run /deferredrev connect in Slack for a new one." in page.text
     with stack.server.runtime.sessions() as session:
+        assert "connect.link_reused" not in session.scalars(select(AuditEvent.action)).all()  # a GET writes nothing
+    pressed = stack.press_continue(old_page)  # the page was still open in another tab
+    assert pressed.status_code == 302 and outcome_of(pressed) == "reused_link"
+    assert "set-cookie" not in pressed.headers
+    assert stack.intuit.requests.count(path_contains="authorize") == authorizations
+    with stack.server.runtime.sessions() as session:
         assert session.scalars(select(QboConnection)).one().realm_id == US_REALM
         assert "connect.link_reused" in session.scalars(select(AuditEvent.action)).all()
+
+
+def test_opening_the_link_shows_the_workspace_and_uses_nothing_up(stack: Stack) -> None:
+    with stack.server.runtime.sessions.begin() as session:
+        get_or_create_workspace(session, TEAM, default_plan=Plan.GROWTH, now=stack.clock.now()).name = "Acme Finance"
+    link = stack.connect_link()
+    first = stack.browser.get(link)
+    assert first.status_code == 200
+    assert "Connect QuickBooks to Acme Finance" in first.text and TEAM in first.text
+    assert f"Slack user with ID <strong>{ADMIN}</strong>" in first.text
+    assert "If you didn't ask for this link in your own Slack workspace, close this page." in first.text
+    assert '<form method="post" action="/qbo/connect">' in first.text and "Continue to Intuit</button>" in first.text
+    second = stack.browser.get(link)  # a link scanner, a prefetch, a second look: nothing is used up
+    assert second.status_code == 200 and "Continue to Intuit" in second.text
+    assert stack.intuit.requests.count(path_contains="authorize") == 0
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(UsedConnectTicket)).first() is None
+        assert session.scalars(select(OAuthState)).first() is None
+        assert "connect.started" not in session.scalars(select(AuditEvent.action)).all()
+    pressed = stack.press_continue(second)
+    assert pressed.status_code == 302 and pressed.headers["location"].startswith(stack.intuit.authorize_url)
+    assert pressed.content == b"" and pressed.headers["cache-control"] == "no-store"
+    assert pressed.headers["set-cookie"].startswith("deferredrev_qbo_browser=")
+    again = stack.press_continue(first)
+    assert again.status_code == 302 and outcome_of(again) == "reused_link"
+
+
+def test_the_page_names_the_team_id_when_the_workspace_has_no_name(stack: Stack) -> None:
+    page = stack.browser.get(stack.connect_link())
+    words = " ".join(page.text.split())
+    assert f"Connect QuickBooks to {TEAM}" in words and f"the Slack workspace with team ID <strong>{TEAM}</strong>" in words
 
 
 def test_a_link_opened_in_several_browsers_at_once_gets_through_once(stack: Stack) -> None:
@@ -229,8 +272,9 @@ def test_a_link_opened_in_several_browsers_at_once_gets_through_once(stack: Stac
 
         def open_link(_: int, link: str = link, barrier: threading.Barrier = barrier) -> httpx.Response:
             with httpx.Client(timeout=10, follow_redirects=False) as browser:
+                page = browser.get(link)
                 barrier.wait()
-                return browser.get(link)
+                return stack.press_continue(page, browser=browser)
 
         with ThreadPoolExecutor(4) as pool:
             responses = list(pool.map(open_link, range(4)))
@@ -240,12 +284,23 @@ def test_a_link_opened_in_several_browsers_at_once_gets_through_once(stack: Stac
         assert sorted(outcome_of(r) for r in responses if r not in to_intuit) == ["reused_link"] * 3
 
 
-def test_starter_plan_refusal_leaves_the_link_unused(database_url: str) -> None:
+def test_starter_plan_is_told_at_once_and_the_link_stays_unused(database_url: str) -> None:
     with running_stack(database_url, DEFERREDREV_DEFAULT_PLAN="starter") as stack:
         ticket = stack.server.app.connections.connect_ticket(TEAM, ADMIN)
         link = f"{stack.url}/qbo/connect?t={ticket}"
         assert outcome_of(stack.browser.get(link)) == "plan"
         assert outcome_of(stack.browser.get(link)) == "plan"  # not "reused_link": nothing was started
+
+
+def test_a_plan_refused_at_the_button_leaves_the_link_unused(stack: Stack) -> None:
+    page = stack.browser.get(stack.connect_link())
+    with stack.server.runtime.sessions.begin() as session:  # the plan changes while the page is open
+        set_plan(session, TEAM, Plan.STARTER, now=stack.clock.now())
+    assert outcome_of(stack.press_continue(page)) == "plan"
+    assert outcome_of(stack.press_continue(page)) == "plan"  # not "reused_link": nothing was started
+    with stack.server.runtime.sessions.begin() as session:
+        set_plan(session, TEAM, Plan.GROWTH, now=stack.clock.now())
+    assert stack.press_continue(page).headers["location"].startswith(stack.intuit.authorize_url)
 
 
 # --- reconnecting to another company ----------------------------------------------------------------------------------
@@ -351,7 +406,7 @@ def test_disconnect_landing_checks_a_company_at_most_once_per_interval(connected
 
 def test_intuit_error_code_reaches_the_admin(stack: Stack) -> None:
     stack.intuit.auto_consent = AutoConsent(realm_id=US_REALM)
-    start = stack.browser.get(stack.connect_link())
+    start = stack.open_link(stack.connect_link())
     cookie = start.headers["set-cookie"].split(";", 1)[0]
     state = httpx.URL(start.headers["location"]).params["state"]
     result = stack.browser.get(
@@ -367,7 +422,7 @@ def test_without_intuit_keys_the_link_explains_the_setup(database_url: str, capl
     with running_stack(database_url, QBO_CLIENT_ID="", QBO_CLIENT_SECRET="") as stack:
         warnings = [r.getMessage() for r in caplog.records if r.name == "deferredrev.wiring"]
         assert any("QBO_CLIENT_ID and QBO_CLIENT_SECRET are not set" in w for w in warnings), warnings
-        start = stack.browser.get(stack.connect_link())
+        start = stack.browser.get(stack.connect_link())  # said at once, before any button
         assert start.status_code == 302 and outcome_of(start) == "not_configured"
         page = stack.browser.get(stack.url + start.headers["location"])
         assert page.status_code == 200

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 
+import httpx
 import pytest
 from sqlalchemy import select
 
-from deferredrev.storage.models import AuditEvent, QboConnection
-from tests.e2e.harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, Stack
+from deferredrev.settings import Plan
+from deferredrev.storage.models import AuditEvent, QboConnection, UsedConnectTicket
+from deferredrev.storage.repositories import get_or_create_workspace
+from tests.e2e.harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, Stack, outcome_of, ticket_on
 
 
 def audit_count(stack: Stack) -> int:
@@ -95,6 +98,8 @@ def test_unused_methods_are_refused(stack: Stack) -> None:
     for method, path in (
         ("TRACE", "/slack/events"),
         ("TRACE", "/qbo/callback"),
+        ("TRACE", "/qbo/connect"),
+        ("PUT", "/qbo/connect"),
         ("PUT", "/healthz"),
         ("GET", "/slack/events"),
     ):
@@ -107,3 +112,62 @@ def test_security_headers_on_every_page(stack: Stack) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
         assert response.headers["x-frame-options"] == "DENY"
+
+
+# --- the connect page -------------------------------------------------------------------------------------------------
+
+
+def name_workspace(stack: Stack, name: str) -> None:
+    with stack.server.runtime.sessions.begin() as session:
+        get_or_create_workspace(session, TEAM, default_plan=Plan.GROWTH, now=stack.clock.now()).name = name
+
+
+def test_connect_page_is_not_cached_leaks_nothing_and_holds_the_ticket_only_in_its_form(stack: Stack) -> None:
+    link = stack.connect_link()
+    ticket = httpx.URL(link).params["t"]
+    page = stack.browser.get(link)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store" and page.headers["pragma"] == "no-cache"
+    assert page.headers["referrer-policy"] == "no-referrer" and '<meta name="referrer" content="no-referrer">' in page.text
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.text.count(ticket) == 1 and ticket_on(page) == ticket
+    assert f'<input type="hidden" name="t" value="{ticket}">' in page.text
+    assert all(ticket not in value for _, value in page.headers.multi_items())  # its cookie is a one-way hash
+    assert "src=" not in page.text and "href=" not in page.text and "http" not in page.text  # nothing to leak it to
+    cookie = page.headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie and "path=/qbo/connect" in cookie
+    pressed = stack.press_continue(page)
+    assert ticket not in pressed.headers["location"] and ticket not in pressed.headers["set-cookie"]
+
+
+def test_connect_page_escapes_the_workspace_name(stack: Stack) -> None:
+    name_workspace(stack, '<script>alert("pwned")</script> & <b>Co</b>')
+    page = stack.browser.get(stack.connect_link())
+    assert page.status_code == 200
+    assert "<script>" not in page.text and "<b>" not in page.text
+    escaped = "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; &lt;b&gt;Co&lt;/b&gt;"
+    assert f"<title>Connect QuickBooks to {escaped} · DeferredRev</title>" in page.text
+    assert f"<strong>{escaped}</strong>" in page.text
+
+
+def test_a_ticket_posted_from_another_site_gets_the_page_not_intuit(stack: Stack) -> None:
+    """Consent phishing without our page: another site's form posts the sender's ticket straight to us. Without the
+    page's SameSite=Strict cookie (a browser never sends it with a request another site starts) the POST answers
+    with the page and its warning, and nothing is used up."""
+    name_workspace(stack, "Mallory's Workspace")
+    link = stack.connect_link()
+    ticket = httpx.URL(link).params["t"]
+    other_page = stack.browser.get(stack.connect_link())  # the cookie of another link's page doesn't count either
+    other_cookie = other_page.headers["set-cookie"].split(";", 1)[0]
+    for headers in ({}, {"cookie": other_cookie}, {"cookie": "deferredrev_qbo_confirm=forged"}):
+        answer = stack.browser.post(stack.url + "/qbo/connect", data={"t": ticket}, headers=headers)
+        assert answer.status_code == 200 and "Connect QuickBooks to Mallory&#39;s Workspace" in answer.text
+        assert "close this page" in answer.text and answer.headers["cache-control"] == "no-store"
+        assert ticket_on(answer) == ticket
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(UsedConnectTicket)).first() is None
+    assert stack.intuit.requests.count(path_contains="authorize") == 0
+    pressed = stack.press_continue(answer)  # a person reads it and continues: now it works
+    assert pressed.headers["location"].startswith(stack.intuit.authorize_url)
+    forged = stack.browser.post(stack.url + "/qbo/connect", data={"t": "forged.ticket"})
+    assert forged.status_code == 302 and outcome_of(forged) == "expired_link"
