@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from deferredrev.demo import run_demo
 from deferredrev.demo.script import DemoError, Walkthrough
-from deferredrev.demo.stack import ADMIN, BOT_TOKEN, CHANNEL, LOCAL_REDIRECT_URI, TEAM, DemoStack, start_stack
+from deferredrev.demo.stack import ADMIN, BOT_TOKEN, CHANNEL, LOCAL_REDIRECT_URI, TEAM, TEAM_NAME, DemoStack, start_stack
 from deferredrev.demo.transcript import Transcript
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.sandbox.serve import instructions, start_sandboxes
@@ -27,7 +27,7 @@ TRANSCRIPT_LINES = (
     "ana (admin) › /deferredrev contracts",
     "Imported 40 new and updated 0 contracts",
     "ana (admin) › /deferredrev connect",
-    f"→ DeferredRev /qbo/connect → our page “Connect QuickBooks to {TEAM}” → Continue to Intuit",
+    f"→ DeferredRev /qbo/connect → our page “Connect QuickBooks to {TEAM_NAME}” → Continue to Intuit",
     "→ DeferredRev POST /qbo/connect → 302 (sets a browser cookie)",
     "shows the page “QuickBooks is connected”",
     "Connected to Sandbox Company_US_1",

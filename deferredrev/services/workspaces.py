@@ -101,6 +101,15 @@ class WorkspaceService:
             )
         return self.settings(team_id)
 
+    def remember_name(self, team_id: str, name: str) -> None:
+        """The workspace's name as Slack shows it (the connect page names the workspace a link was made in)."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=now)
+            if row.name != name:
+                row.name = name[:255]
+                row.updated_at = now
+
     def mark_uninstalled(self, team_id: str) -> None:
         now = self._clock.now()
         with self._sessions.begin() as session:

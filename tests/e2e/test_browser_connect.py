@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from deferredrev.storage.models import QboConnection
-from tests.e2e.harness import ADMIN, TEAM, Stack
+from tests.e2e.harness import ADMIN, Stack
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -56,7 +56,7 @@ def test_connect_in_a_real_browser(stack: Stack, chrome) -> None:  # type: ignor
 
     stack.intuit.auto_consent = None  # the sandbox shows its consent page
     chrome.get(stack.connect_link())
-    assert chrome.find_element(By.TAG_NAME, "h1").text == f"Connect QuickBooks to {TEAM}"  # our page first
+    assert chrome.find_element(By.TAG_NAME, "h1").text == "Connect QuickBooks to Acme Finance"  # our page first
     assert "close this page" in chrome.find_element(By.CSS_SELECTOR, ".warning").text
     assert "/qbo/connect" in chrome.current_url and stack.intuit.requests.count(path_contains="authorize") == 0
     chrome.find_element(By.XPATH, "//button[normalize-space()='Continue to Intuit']").click()

@@ -40,8 +40,20 @@ def connect_message(deps: BotDeps, client: WebClient, team_id: str, user_id: str
     status = deps.connections.status(team_id)
     if status.status == "connected" and not reconnect:
         return messages.already_connected(status.company_name or "QuickBooks")
+    _remember_workspace_name(deps, client, team_id)
     ticket = deps.connections.connect_ticket(team_id, user_id)
     return messages.connect_prompt(deps.connect_url(ticket), reconnect=reconnect or status.status != "not_connected")
+
+
+def _remember_workspace_name(deps: BotDeps, client: WebClient, team_id: str) -> None:
+    """The connect link's page names the workspace, so a QuickBooks admin sent someone else's link can tell."""
+    try:
+        name = client.auth_test().get("team")
+    except SlackApiError as error:
+        logger.info("could not read the workspace name of %s: %s", team_id, error.response.get("error"))
+        return
+    if name:
+        deps.workspaces.remember_name(team_id, str(name))
 
 
 def status_message(deps: BotDeps, team_id: str) -> Message:
