@@ -26,9 +26,8 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from deferredrev.clock import ManualClock
-from deferredrev.demo.stack import intuit_env
+from deferredrev.demo.stack import ConnectBrowser, intuit_env
 from deferredrev.sandbox.intuit import IntuitSandbox, SandboxConfig
-from deferredrev.sandbox.intuit.config import AutoConsent
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.sandbox.slack import SlackDriver, SlackSandbox, Workspace
 from deferredrev.server import HTTP_THREADS
@@ -181,18 +180,14 @@ class Stack:
             raise RuntimeError(f"/deferredrev {text} answered HTTP {response.status_code}: {response.text[:200]}")
 
     def connect(self, realm: str = US_REALM) -> None:
-        """Connect QuickBooks as the admin would: the connect link, the sandbox consent, our callback."""
+        """Connect QuickBooks as the admin would: the connect link and its page, the sandbox consent, our callback."""
         seen = len(self.slack.ephemerals(CHANNEL, ADMIN))
         self.command("connect")
         message = self.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="QuickBooks", after=seen)
         link = next(e["url"] for b in message.blocks or [] for e in b.get("elements", []) if e.get("url"))
-        self.intuit.auto_consent = AutoConsent(realm_id=realm, decision="allow")
-        start = self.browser.get(link)
-        consent = self.browser.get(start.headers["location"])
-        cookie = start.headers.get("set-cookie", "").split(";", 1)[0]
-        done = self.browser.get(consent.headers["location"], headers={"cookie": cookie})
-        if done.status_code != 302 or "outcome=connected" not in done.headers.get("location", ""):
-            raise RuntimeError(f"connecting QuickBooks failed: {done.status_code} {done.headers.get('location')}")
+        visit = ConnectBrowser(self.browser, self.server.url, self.intuit).browse(link, realm=realm)
+        if visit.outcome != "connected":
+            raise RuntimeError(f"connecting QuickBooks failed: {visit.outcome or visit.title}: {' '.join(visit.hops)}")
         self.slack.wait_for_dm(ADMIN, contains="Connected to")
 
     def close(self) -> None:

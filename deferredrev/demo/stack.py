@@ -142,22 +142,12 @@ class BrowserVisit:
 
 
 @dataclass
-class DemoStack:
+class ConnectBrowser:
+    """A browser following connect links to the service at ``service_url``, with the sandbox Intuit behind them."""
+
+    client: httpx.Client
+    service_url: str
     intuit: IntuitSandbox
-    slack: SlackSandbox
-    workspace: Workspace
-    server: RunningServer
-    driver: SlackDriver
-    clock: ManualClock
-    settings: Settings
-    browser: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10, follow_redirects=False))
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def names(self) -> dict[str, str]:
-        return self.slack.user_names()
 
     def browse(self, link: str, *, realm: str = US_REALM) -> BrowserVisit:
         """Follow a connect link as a browser would: our connect page (ana reads it and presses its button), the
@@ -171,12 +161,12 @@ class DemoStack:
         hops: list[str] = []
         url, form = httpx.URL(link), None
         for _ in range(MAX_REDIRECTS):
-            ours = (url.host, url.port) == (httpx.URL(self.url).host, httpx.URL(self.url).port)
+            ours = (url.host, url.port) == (httpx.URL(self.service_url).host, httpx.URL(self.service_url).port)
             headers = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if ours and cookies else {}
             if form is None:
-                response = self.browser.get(url, headers=headers)
+                response = self.client.get(url, headers=headers)
             else:
-                response = self.browser.post(url, data=form, headers=headers)
+                response = self.client.post(url, data=form, headers=headers)
             if ours:
                 _keep_cookies(cookies, response)
             page = _connect_page(response.text) if ours and response.status_code == 200 else None
@@ -204,6 +194,29 @@ class DemoStack:
         if not ours and response.status_code == 302:
             extra = f" (an admin of {self.intuit.companies[realm].name} clicks Allow)"
         return f"{where} {shown} → {response.status_code}{extra}"
+
+
+@dataclass
+class DemoStack:
+    intuit: IntuitSandbox
+    slack: SlackSandbox
+    workspace: Workspace
+    server: RunningServer
+    driver: SlackDriver
+    clock: ManualClock
+    settings: Settings
+    browser: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10, follow_redirects=False))
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def names(self) -> dict[str, str]:
+        return self.slack.user_names()
+
+    def browse(self, link: str, *, realm: str = US_REALM) -> BrowserVisit:
+        """Follow a connect link as ana's browser would (see :class:`ConnectBrowser`)."""
+        return ConnectBrowser(self.browser, self.url, self.intuit).browse(link, realm=realm)
 
     def close(self) -> None:
         """Stop everything, each piece even if an earlier one fails to stop."""
