@@ -322,23 +322,40 @@ class PreviewService:
             return DecisionResult(Decision.BLOCKED, checks.blocking[0], preview_id)
         if entries is None or not entries.drafts:
             return DecisionResult(Decision.NOTHING, "There is nothing to post in this preview.", preview_id)
-        return self._queue(preview, entries.drafts, user_id)
+        return self._queue(preview, entries.drafts, user_id, inputs.history)
 
-    def _queue(self, preview: models.Preview, drafts: Sequence[JournalEntryDraft], user_id: str) -> DecisionResult:
-        now = self._clock.now()
+    def _queue(
+        self, preview: models.Preview, drafts: Sequence[JournalEntryDraft], user_id: str, history: PostedHistory
+    ) -> DecisionResult:
         with self._sessions.begin() as session:
-            moved = session.execute(
-                update(models.Preview)
-                .where(models.Preview.id == preview.id, models.Preview.status == PreviewStatus.OPEN.value)
-                .values(status=PreviewStatus.APPROVED.value, decided_by=user_id, decided_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if not moved.rowcount:  # type: ignore[attr-defined]
-                current = session.get(models.Preview, preview.id)
-                return _already(current, preview.id)
-            session.add_all(entry_rows(preview, drafts, approver=user_id, now=now))
-            audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
-                  preview_id=preview.id, entries=len(drafts))  # fmt: skip
+            _serialize_postings(session, preview.team_id)
+            queued = self._queue_unless_changed(session, preview, drafts, user_id, history)
+        return queued if queued is not None else self._mark_stale(preview.id, user_id)
+
+    def _queue_unless_changed(
+        self,
+        session: Session,
+        preview: models.Preview,
+        drafts: Sequence[JournalEntryDraft],
+        user_id: str,
+        history: PostedHistory,
+    ) -> DecisionResult | None:
+        """Queue the drafts; None when entries were queued for the workspace since ``history`` (the drafts' basis) was
+        read: a retry or another approval may cover the same revenue, and these would post it twice."""
+        if load_history(session, preview.team_id) != history:
+            return None
+        now = self._clock.now()
+        moved = session.execute(
+            update(models.Preview)
+            .where(models.Preview.id == preview.id, models.Preview.status == PreviewStatus.OPEN.value)
+            .values(status=PreviewStatus.APPROVED.value, decided_by=user_id, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            return _already(session.get(models.Preview, preview.id), preview.id)
+        session.add_all(entry_rows(preview, drafts, approver=user_id, now=now))
+        audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
+              preview_id=preview.id, entries=len(drafts))  # fmt: skip
         return DecisionResult(Decision.APPROVED, f"Approved: posting {len(drafts)} entries.", preview.id, len(drafts))
 
     def reject(self, preview_id: int, user_id: str, *, is_admin: bool, reason: str) -> DecisionResult:
@@ -672,8 +689,8 @@ def _currencies_quickbooks_refuses(drafts: Sequence[JournalEntryDraft], home_cur
 
 
 def _serialize_postings(session: Session, team_id: str) -> None:
-    """Hold the workspace's row until commit: on PostgreSQL a row lock, on SQLite the database's write lock. What
-    is queued for the workspace is then read and changed by one transaction at a time."""
+    """Hold the workspace's row until commit: on PostgreSQL a row lock, on SQLite the database's write lock. Approvals
+    and retries check what is already queued and queue more under it, one transaction at a time per workspace."""
     session.execute(
         update(models.Workspace)
         .where(models.Workspace.team_id == team_id)
