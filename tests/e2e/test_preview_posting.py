@@ -352,6 +352,21 @@ def test_bot_not_in_channel_says_how_to_invite(ready: Stack) -> None:
     stack.workspace.add_channel("C0OUTSIDE", "outside", members=[ADMIN], bot_member=False)
     stack.command(f"preview {PERIOD}", channel="C0OUTSIDE")
     assert "/invite @DeferredRev" in stack.ephemeral_text(ADMIN, contains="invite", channel="C0OUTSIDE")
+    [unseen] = stack.server.app.previews.history(TEAM)
+    assert unseen["status"] == "rejected"  # withdrawn: nobody could see it to approve it
+
+
+def test_a_detail_csv_slack_refuses_is_reported_as_such(ready: Stack) -> None:
+    stack = ready
+    many = "contract_id,customer,amount,currency,start_date,end_date\n" + "".join(
+        f"L-{n:04d},Large customer {n},{1200 + n}.00,USD,2026-01-01,2026-12-31\n" for n in range(60)
+    )
+    import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN, text=many)
+    stack.slack.inject_error("files.getUploadURLExternal", "not_allowed_token_type")
+    ts = preview(stack)
+    refused = stack.ephemeral_text(ADMIN, contains="refused its full detail")
+    assert "`not_allowed_token_type`" in refused and "Something went wrong" not in refused
+    assert "Post to QuickBooks" in str(stack.slack.message(CHANNEL, ts).blocks)  # the preview itself is there
 
 
 def test_history_and_reversal(ready: Stack) -> None:

@@ -53,6 +53,10 @@ def post_preview(
         posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     except SlackApiError as error:
         if error.response.get("error") in NOT_IN_CHANNEL:
+            # Nobody can see it, so nobody could approve it: withdrawn in the requester's name, not left open.
+            deps.preview_service.reject(
+                preview_id, state["requested_by"], is_admin=False, reason="Not shown: DeferredRev isn't in the channel."
+            )
             return messages.error_message(
                 "I'm not in this channel, so I can't post the preview here. Invite me with `/invite @DeferredRev`, "
                 "then run the preview again."
@@ -61,16 +65,28 @@ def post_preview(
     ts = str(posted["ts"])
     deps.preview_service.attach_message(preview_id, channel, ts)
     if detail_csv:
-        _upload_detail(client, preview_id, state["content"]["period"], channel, ts, detail_csv)
+        return _upload_detail(client, preview_id, state["content"]["period"], channel, ts, detail_csv)
     return None
 
 
-def _upload_detail(client: WebClient, preview_id: int, period: str, channel: str, ts: str, detail_csv: str) -> None:
-    """The preview's every line, as CSV, in the thread of its message."""
-    client.files_upload_v2(
-        channel=channel, thread_ts=ts, content=detail_csv, filename=f"deferredrev-{period}-preview-{preview_id}.csv",
-        title=f"Full detail of preview #{preview_id}", initial_comment="Every line of this preview, as CSV.",
-    )  # fmt: skip
+def _upload_detail(
+    client: WebClient, preview_id: int, period: str, channel: str, ts: str, detail_csv: str
+) -> Message | None:
+    """The preview's every line, as CSV, in the thread of its message; what to tell the person if Slack refused it
+    (the preview itself is posted by then, so "something went wrong" would mislead)."""
+    try:
+        client.files_upload_v2(
+            channel=channel, thread_ts=ts, content=detail_csv, filename=f"deferredrev-{period}-preview-{preview_id}.csv",
+            title=f"Full detail of preview #{preview_id}", initial_comment="Every line of this preview, as CSV.",
+        )  # fmt: skip
+    except SlackApiError as error:
+        reason = error.response.get("error")
+        logger.warning("could not attach the detail CSV of preview %s: %s", preview_id, reason)
+        return messages.error_message(
+            f"The preview is posted, but Slack refused its full detail as a CSV file (`{reason}`): the message shows "
+            "the first lines and the totals. Run the preview again for a copy with the CSV."
+        )
+    return None
 
 
 def history_command(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
@@ -138,7 +154,9 @@ def refresh_clicked(body: dict[str, Any], client: WebClient, respond: Respond, d
         _update_message(deps, client, result.preview_id)
         if result.detail_csv:  # the thread's earlier CSV is the stale preview's: the new lines go beside it
             period = result.content["period"]
-            _upload_detail(client, result.preview_id, period, old["channel"], old["ts"], result.detail_csv)
+            refused = _upload_detail(client, result.preview_id, period, old["channel"], old["ts"], result.detail_csv)
+            if refused is not None:
+                reply(body, respond, client, *refused)
 
 
 def retry_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
