@@ -428,6 +428,19 @@ class PreviewService:
 
     # Reading back --------------------------------------------------------------------------------------------------
 
+    def posted_months_before(self, team_id: str, day: date) -> list[Period]:
+        """The months, starting before ``day``, for which DeferredRev has revenue posted (or on its way)."""
+        with self._sessions() as session:
+            history = load_history(session, team_id)
+        return sorted(
+            {
+                period
+                for by_period in history.amounts.values()
+                for period, amount in by_period.items()
+                if amount and period.start < day
+            }
+        )
+
     def state(self, preview_id: int) -> dict[str, Any]:
         """What the preview message should show now: its content plus decisions, progress and results."""
         with self._sessions() as session:

@@ -347,6 +347,24 @@ def test_inactive_account_is_shown_and_blocks_posting(ready: Stack) -> None:
     assert "inactive in QuickBooks" in str(stack.slack.message(CHANNEL, ts).blocks)
 
 
+def test_moving_the_cut_over_past_posted_months_says_what_the_next_preview_reverses(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+
+    def save_cutover(day: str) -> None:
+        stack.command("settings")
+        view = stack.slack.wait_for_view(ADMIN, callback_id=ids.SETTINGS_VIEW)
+        stack.driver.submit(ADMIN, view["id"], {ids.POSTING_MODE_INPUT: "per_contract", ids.CUTOVER_INPUT: day})
+
+    save_cutover("2026-09-01")  # before anything posted: nothing to say
+    assert "recognised elsewhere" not in stack.ephemeral_text(ADMIN, contains="Settings saved")
+    save_cutover("2026-11-01")
+    saved = stack.ephemeral_text(ADMIN, contains="recognised elsewhere")
+    assert "DeferredRev already posted revenue for Oct 2026" in saved and "set the cut-over date back" in saved
+
+
 def test_bot_not_in_channel_says_how_to_invite(ready: Stack) -> None:
     stack = ready
     stack.workspace.add_channel("C0OUTSIDE", "outside", members=[ADMIN], bot_member=False)

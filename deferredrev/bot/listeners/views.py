@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from slack_bolt import Ack
@@ -16,6 +18,7 @@ from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp, Later
 from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, metadata_of, team_id_of, user_id_of
 from deferredrev.qbo.errors import QboError, QboNotFoundError
+from deferredrev.revrec.periods import describe_periods
 from deferredrev.services.mappings import MappingError, Role
 from deferredrev.services.qbo_access import NotConnectedError
 
@@ -70,28 +73,52 @@ def settings_submitted(
         ack(response_action="errors", errors={ids.APPROVERS_BLOCK: "Only DeferredRev admins can change settings."})
         return
     values = parse_settings_state(view.get("state", {}))
-    before = deps.workspaces.settings(team_id).alert_channel
+    before = deps.workspaces.settings(team_id)
     deps.workspaces.update(team_id, user_id=user_id, **values)
     ack()
-    new_alert_channel = values.get("alert_channel") if values.get("alert_channel") != before else None
-    later(_confirm_settings, client, user_id, metadata_of(view).get("channel_id"), new_alert_channel)
+    cutover: date | None = values.get("cutover_date")
+    saved = SettingsSaved(
+        team_id=team_id,
+        user_id=user_id,
+        channel=metadata_of(view).get("channel_id"),
+        new_alert_channel=values.get("alert_channel") if values.get("alert_channel") != before.alert_channel else None,
+        later_cutover=cutover if cutover and (before.cutover_date is None or cutover > before.cutover_date) else None,
+    )
+    later(_confirm_settings, deps, client, saved)
 
 
-def _confirm_settings(client: WebClient, user_id: str, channel: str | None, new_alert_channel: str | None) -> None:
-    saved = "Settings saved."
-    if new_alert_channel and not _announce_alerts(client, new_alert_channel, user_id):
-        saved += (
-            f" I'm not a member of <#{new_alert_channel}>, so connection alerts can't be posted there: invite me with "
-            "`/invite @DeferredRev` in that channel (admins get the alerts by DM either way)."
+@dataclass(frozen=True)
+class SettingsSaved:
+    """What the confirmation of saved settings has to mention."""
+
+    team_id: str
+    user_id: str
+    channel: str | None  # where the settings were opened from
+    new_alert_channel: str | None
+    later_cutover: date | None  # the cut-over date, when it moved later (or was set)
+
+
+def _confirm_settings(deps: BotDeps, client: WebClient, saved: SettingsSaved) -> None:
+    notes = ["Settings saved."]
+    if saved.new_alert_channel and not _announce_alerts(client, saved.new_alert_channel, saved.user_id):
+        notes.append(
+            f"I'm not a member of <#{saved.new_alert_channel}>, so connection alerts can't be posted there: invite me "
+            "with `/invite @DeferredRev` in that channel (admins get the alerts by DM either way)."
         )
-    text, blocks = messages.confirmation(saved)
+    if saved.later_cutover and (posted := deps.preview_service.posted_months_before(saved.team_id, saved.later_cutover)):
+        notes.append(
+            f"Revenue before {saved.later_cutover:%Y-%m-%d} now counts as recognised elsewhere, but DeferredRev already "
+            f"posted revenue for {describe_periods(posted)}: the next preview reverses it with catch-up lines. If that "
+            "revenue was right, set the cut-over date back."
+        )
+    text, blocks = messages.confirmation(" ".join(notes))
     try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
+        if saved.channel:
+            client.chat_postEphemeral(channel=saved.channel, user=saved.user_id, text=text, blocks=blocks)
         else:
-            client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            client.chat_postMessage(channel=saved.user_id, text=text, blocks=blocks)
     except SlackApiError as error:
-        logger.info("could not confirm settings to %s: %s", user_id, error.response.get("error"))
+        logger.info("could not confirm settings to %s: %s", saved.user_id, error.response.get("error"))
 
 
 def _announce_alerts(client: WebClient, channel: str, user_id: str) -> bool:
