@@ -531,9 +531,11 @@ class ConnectionService:
             self._gateway.client_for(team_id, realm_id).company_info()
         except NotConnectedError as error:
             return error.status != BUSY_REFRESHING  # another process holding the refresh lease proves nothing
-        except VaultError as error:  # tokens nobody can use any more: forget them rather than fail the page
+        except VaultError as error:
+            # Proves nothing about Intuit: during a key rotation another replica may still read these tokens, and this
+            # page needs no login. The refresh sweep expires tokens nobody can read once their access has lapsed.
             logger.warning("stored QuickBooks tokens of team %s could not be decrypted (%s)", team_id, type(error).__name__)
-            return True
+            return False
         except QboError as error:
             return error.status in (401, 403)
         return False

@@ -470,7 +470,10 @@ class PostingWorker:
         except (NotConnectedError, QboAuthError) as error:
             # Still-leased entries go back to the queue; posting resumes once the connection works again.
             logger.warning("posting for team %s paused: %s", team_id, error.__class__.__name__)
+            # Entries already released keep what they were released as: one whose call may have reached QuickBooks
+            # stays UNKNOWN (looked up before any resend), never downgraded to PENDING.
             settled = {item.id for item, _ in self._outcomes.posted} | {item.id for item, _ in self._outcomes.failed}
+            settled |= {entry_id for ids in self._outcomes.released.values() for entry_id in ids}
             open_items = [c for c in claimed if c.id not in settled]
             self._release([c.id for c in open_items if not c.in_doubt], EntryStatus.PENDING)
             self._release([c.id for c in open_items if c.in_doubt], EntryStatus.UNKNOWN)

@@ -12,7 +12,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,7 @@ from deferredrev.storage.repositories import audit
 
 logger = logging.getLogger(__name__)
 
+EARLIEST_TIME_ZONE = timedelta(hours=14)  # UTC+14: where a month begins first
 IN_FLIGHT = (EntryStatus.PENDING.value, EntryStatus.POSTING.value, EntryStatus.UNKNOWN.value, EntryStatus.POSTED.value)
 
 
@@ -224,7 +225,8 @@ class PreviewService:
     def _check_calendar(self, period: Period, checks: Checks) -> None:
         """Revenue is earned as the service is delivered: a month that hasn't begun has nothing to recognise yet."""
         today = self._clock.now().date()
-        if period.start > today:
+        # Not begun anywhere yet: the first time zones reach a new day 14 hours before UTC does.
+        if period.start > (self._clock.now() + EARLIEST_TIME_ZONE).date():
             checks.blocking.append(
                 f"{period.label} hasn't started yet (today is {today:%Y-%m-%d}): its revenue isn't earned, so it can't "
                 f"be posted before {period.start:%Y-%m-%d}. Preview {Period.of(today).label} or an earlier month."
@@ -342,6 +344,9 @@ class PreviewService:
     ) -> DecisionResult | None:
         """Queue the drafts; None when entries were queued for the workspace since ``history`` (the drafts' basis) was
         read: a retry or another approval may cover the same revenue, and these would post it twice."""
+        current = session.get(models.Preview, preview.id)
+        if current is None or current.status != PreviewStatus.OPEN.value:
+            return _already(current, preview.id)  # a double click: the first one decided it
         if load_history(session, preview.team_id) != history:
             return None
         now = self._clock.now()

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from deferredrev.qbo.client import Backoff
 from deferredrev.revrec.periods import Period
 from deferredrev.sandbox.intuit import Fault
 from deferredrev.sandbox.intuit.seed import US_REALM
@@ -18,6 +19,7 @@ from deferredrev.storage.models import EntryStatus, JournalEntry, JournalEntryLi
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack
 from tests.e2e.test_preview_posting import qbo_entries
 
+MAX_RETRIES = 4  # QboClient's default: a write with a requestid is retried that many times
 OCTOBER_ENTRIES = 5  # the harness contracts' October entries
 NOVEMBER_ENTRIES = 4
 
@@ -203,3 +205,23 @@ def test_an_entry_quickbooks_cannot_take_is_failed_with_the_reason_not_retried_f
         assert broken.lease_owner is None
     assert stack.server.app.posting.run().posted == 0  # nothing left, nothing crashes
     assert len(qbo_entries(stack)) == OCTOBER_ENTRIES - 1
+
+
+def test_an_entry_in_doubt_stays_in_doubt_when_the_connection_then_fails(ready: Stack) -> None:
+    """Entry 1 stays throttled (back to pending), entry 2's call is cut off on every try (it may have reached
+    QuickBooks), then QuickBooks refuses the tokens for entry 3: entry 2 must come back as unknown, to be looked up
+    before any resend, not as pending."""
+    stack = ready
+    approve(stack, "2026-10")
+    worker = replica(stack, use_batch=False)
+    stack.server.app.gateway.backoff = Backoff(base=0.01, cap=0.05, throttle_delay=0.01, max_wait=1)
+    stack.intuit.inject(Fault.http_status(429, path="/journalentry", method="POST", times=1 + MAX_RETRIES))
+    stack.intuit.inject(Fault.connection_reset(path="/journalentry", method="POST", times=1 + MAX_RETRIES))
+    stack.intuit.inject(Fault.http_status(401, path="/journalentry", method="POST", times=5))
+    stack.intuit.inject(Fault.http_status(400, path="/tokens/bearer", times=5, content_type="application/json",
+                                          body='{"error": "invalid_grant"}'))  # fmt: skip
+    worker.run(max_rounds=1)
+    with stack.server.runtime.sessions() as session:
+        statuses = [row.status for row in session.scalars(select(JournalEntry).order_by(JournalEntry.id))]
+    assert statuses[1] == EntryStatus.UNKNOWN.value, statuses
+    assert {statuses[0], *statuses[2:]} == {EntryStatus.PENDING.value}, statuses
