@@ -129,7 +129,8 @@ def _announce_alerts(client: WebClient, channel: str, user_id: str) -> bool:
     except SlackApiError as error:
         if error.response.get("error") in NOT_IN_CHANNEL:
             return False
-        raise
+        # Anything else (rate limited, say) says nothing about membership; the settings are saved either way.
+        logger.info("could not announce alerts in %s: %s", channel, error.response.get("error"))
     return True
 
 
