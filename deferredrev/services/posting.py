@@ -18,9 +18,10 @@ the pair ``lease_owner``, ``lease_until``):
   always recorded, but only onto an entry not yet posted: a late answer and another worker's DocNumber lookup
   converge on one POSTED row, and a second QuickBooks entry (which this design should never create) is logged;
 - whether a taken entry is in doubt is decided by the UPDATE that takes it (an entry taken after another worker's
-  lease on it lapsed is always in doubt), and in-doubt entries are sent again with the entries they were last
-  claimed with, apart from fresh ones: re-sending the same batch gives the same batch ``requestid``, so if the
-  stalled worker's call is still on its way, QuickBooks answers one of the two with the other's result.
+  lease on it lapsed is always in doubt). Each entry records the requestid of the batch it goes in before the batch
+  is sent, and in-doubt entries go again under that same requestid (those never sent in a batch, one by one under
+  their own): if the stalled worker's call is still on its way, QuickBooks answers one of the two with the other's
+  result.
 
 An entry that cannot be built into a QuickBooks request (an amount QuickBooks refuses, say) is recorded as failed
 with the reason, instead of failing the run and being claimed again forever.
@@ -101,13 +102,13 @@ class Claimed:
     posting_key: str
     lease_until: datetime  # with this worker's owner name, the claim's fencing token
     reverses_entry_id: int | None = None
-    last_attempt: str | None = None  # for an entry taken over from a lapsed lease: that lease (the claim it was in)
+    last_batch: str | None = None  # for an entry in doubt: the requestid of the batch it was last sent in, if any
 
 
 @dataclass(frozen=True)
 class _Taken:
     in_doubt: bool
-    last_attempt: str | None
+    last_batch: str | None
 
 
 class _Lease:
@@ -332,7 +333,7 @@ class PostingWorker:
                 return False, {}, now
             team_id, realm_id = first
             candidates = session.execute(
-                select(entry.id, entry.lease_owner, entry.lease_until)
+                select(entry.id, entry.batch_request_id)
                 .where(
                     entry.team_id == team_id,
                     entry.realm_id == realm_id,
@@ -345,7 +346,7 @@ class PostingWorker:
         if not candidates:
             return False, {}, now
         ids = [row.id for row in candidates]
-        previous = {row.id: _lease_name(row.lease_owner, row.lease_until) for row in candidates}
+        last_batch = {row.id: row.batch_request_id for row in candidates}
         lease_until = now + self._lease  # with the owner, identifies the rows this claim took (the fencing token)
         lease = {
             "status": EntryStatus.POSTING.value,
@@ -371,8 +372,8 @@ class PostingWorker:
                 .returning(entry.id)
                 .execution_options(synchronize_session=False)
             ).all()
-        taken = {entry_id: _Taken(in_doubt=False, last_attempt=None) for entry_id in fresh}
-        taken.update({entry_id: _Taken(in_doubt=True, last_attempt=previous[entry_id]) for entry_id in doubtful})
+        taken = {entry_id: _Taken(in_doubt=False, last_batch=None) for entry_id in fresh}
+        taken.update({entry_id: _Taken(in_doubt=True, last_batch=last_batch[entry_id]) for entry_id in doubtful})
         return True, taken, lease_until
 
     def _load(self, taken: dict[int, _Taken], lease_until: datetime, report: WorkReport) -> list[Claimed]:
@@ -403,7 +404,7 @@ class PostingWorker:
                         posting_key=row.posting_key,
                         lease_until=lease_until,
                         reverses_entry_id=row.reverses_entry_id,
-                        last_attempt=taken[row.id].last_attempt,
+                        last_batch=taken[row.id].last_batch,
                     )
                 )
         if unbuildable:
@@ -462,7 +463,7 @@ class PostingWorker:
             to_send = self._resolve_in_doubt(client, claimed, report)
             to_send = self._with_currency(client, team_id, to_send)
             for group in _send_groups(to_send):
-                if len(group) > 1 and self.use_batch:
+                if group[0].last_batch is not None or (len(group) > 1 and self.use_batch and not group[0].in_doubt):
                     self._post_batch(client, group, report)
                 else:
                     for item in group:
@@ -511,8 +512,11 @@ class PostingWorker:
         items = self._still_held(items)
         if not items:
             return
-        # The same entries give the same id: a batch sent again after its outcome was lost is one QuickBooks knows.
-        batch_id = str(uuid.uuid5(BATCH_NAMESPACE, "|".join(item.request_id for item in items)))
+        # Entries in doubt go again under the requestid of the batch they were last sent in (recorded before it was
+        # sent): should that call still reach QuickBooks, one of the two answers with the other's result.
+        batch_id = items[0].last_batch or str(uuid.uuid5(BATCH_NAMESPACE, "|".join(item.request_id for item in items)))
+        if items[0].last_batch is None:
+            self._record_batch(items, batch_id)
         report.calls += 1
         try:
             results = client.batch(
@@ -567,6 +571,19 @@ class PostingWorker:
         logger.warning("posting call failed (%s); %d entries will be retried", error.__class__.__name__, len(items))
         self._release([item.id for item in items], EntryStatus.UNKNOWN if unknown else EntryStatus.PENDING)
         report.retry_later += len(items)
+
+    def _record_batch(self, items: Sequence[Claimed], batch_id: str) -> None:
+        """Remember, before sending, which batch each entry goes in: a worker taking it over later sends it again in
+        that batch, under the same requestid."""
+        entry = models.JournalEntry
+        holding = self._held.holding() if self._held is not None else false()
+        with self._sessions.begin() as session:
+            session.execute(
+                update(entry)
+                .where(entry.id.in_([item.id for item in items]), holding)
+                .values(batch_request_id=batch_id)
+                .execution_options(synchronize_session=False)
+            )
 
     def _still_held(self, items: Sequence[Claimed]) -> list[Claimed]:
         """Renew the lease right before a create call; the items this worker still holds (only those may be sent)."""
@@ -678,17 +695,13 @@ def _mark_posted(session: Session, item: Claimed, created: JournalEntry, now: da
     return False
 
 
-def _lease_name(owner: str | None, until: datetime | None) -> str | None:
-    """A lease as text (the claim an entry was last part of), or ``None`` for an entry no lease holds."""
-    return f"{owner}@{until.isoformat()}" if owner is not None and until is not None else None
-
-
 def _send_groups(items: list[Claimed]) -> list[list[Claimed]]:
-    """Entries that are sent together: the fresh ones, and the in-doubt ones by the claim they were last part of
-    (so a batch sent again is the same batch, with the same requestid). Smallest entry id first."""
+    """Entries that are sent together: the fresh ones, and the in-doubt ones by the batch they were last sent in (so
+    it goes again under the same requestid; in-doubt entries never sent in a batch go one by one, under their own).
+    Smallest entry id first."""
     groups: dict[tuple[bool, str | None], list[Claimed]] = {}
     for item in items:
-        groups.setdefault((item.in_doubt, item.last_attempt), []).append(item)
+        groups.setdefault((item.in_doubt, item.last_batch), []).append(item)
     return sorted(groups.values(), key=lambda group: group[0].id)
 
 

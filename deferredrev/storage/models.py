@@ -251,6 +251,8 @@ class JournalEntry(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    # The requestid of the batch this entry was last sent in: an entry in doubt goes again in that same batch.
+    batch_request_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     posted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -225,3 +225,29 @@ def test_an_entry_in_doubt_stays_in_doubt_when_the_connection_then_fails(ready: 
         statuses = [row.status for row in session.scalars(select(JournalEntry).order_by(JournalEntry.id))]
     assert statuses[1] == EntryStatus.UNKNOWN.value, statuses
     assert {statuses[0], *statuses[2:]} == {EntryStatus.PENDING.value}, statuses
+
+
+def test_a_claim_sent_as_two_calls_is_sent_again_as_the_same_two(ready: Stack) -> None:
+    """A's claim holds four fresh entries and one in doubt, so A sends two calls; A stalls in the batch of four and
+    its lease lapses. B takes all five over: the four must go again in A's batch, under its requestid, not in a new
+    batch of five (before the fix QuickBooks held 9 entries for 5)."""
+    stack = ready
+    stack.intuit.set_preferences(US_REALM, warn_duplicate_doc_number=False)  # no DocNumber safety net
+    approve(stack, "2026-10")
+    with stack.server.runtime.sessions.begin() as session:
+        last = session.scalars(select(JournalEntry.id).order_by(JournalEntry.id.desc())).first()
+        # released as unknown by an earlier run whose call never reached QuickBooks
+        session.execute(update(JournalEntry).where(JournalEntry.id == last).values(status=EntryStatus.UNKNOWN.value))
+    a, b = replica(stack), replica(stack)
+    stack.intuit.inject(Fault.delay(5, path="/batch"))
+    reports: list[WorkReport] = []
+    stalled = run_in_thread(a, reports)
+    in_flight(stack)
+    stack.clock.advance(timedelta(minutes=6))
+    b.run()
+    stalled.join(30)
+    docs = [entry["DocNumber"] for entry in qbo_entries(stack)]
+    assert len(docs) == OCTOBER_ENTRIES and len(set(docs)) == OCTOBER_ENTRIES, docs
+    with stack.server.runtime.sessions() as session:
+        statuses = set(session.scalars(select(JournalEntry.status)))
+    assert statuses == {EntryStatus.POSTED.value}
