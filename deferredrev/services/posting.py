@@ -576,7 +576,7 @@ class PostingWorker:
         """Remember, before sending, which batch each entry goes in: a worker taking it over later sends it again in
         that batch, under the same requestid."""
         entry = models.JournalEntry
-        holding = self._held.holding() if self._held is not None else false()
+        holding = self._holding()
         with self._sessions.begin() as session:
             session.execute(
                 update(entry)
@@ -584,6 +584,10 @@ class PostingWorker:
                 .values(batch_request_id=batch_id)
                 .execution_options(synchronize_session=False)
             )
+
+    def _holding(self) -> ColumnElement[bool]:
+        """The condition on an entry row while this worker's current lease holds it (none: no row)."""
+        return self._held.holding() if self._held is not None else false()
 
     def _still_held(self, items: Sequence[Claimed]) -> list[Claimed]:
         """Renew the lease right before a create call; the items this worker still holds (only those may be sent)."""
@@ -608,7 +612,7 @@ class PostingWorker:
         now = self._clock.now()
         entry = models.JournalEntry
         cleared = {"lease_owner": None, "lease_until": None, "updated_at": now}
-        holding = self._held.holding() if self._held is not None else false()
+        holding = self._holding()
         posted: list[Claimed] = []
         failed: list[Claimed] = []
         with self._sessions.begin() as session:

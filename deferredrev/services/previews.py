@@ -695,8 +695,7 @@ def _currencies_quickbooks_refuses(drafts: Sequence[JournalEntryDraft], home_cur
             foreign[draft.currency].update(line.contract_id for line in draft.lines)
     problems = []
     for currency, contracts in sorted(foreign.items()):
-        named = sorted(contracts)
-        listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+        listed = _name_some(sorted(contracts), 3)
         problems.append(
             f"This QuickBooks company keeps its books in {home_currency} only (multicurrency is off), so the "
             f"{currency} revenue of {listed} can't be posted: QuickBooks would record it as {home_currency}. Turn on "
@@ -704,6 +703,12 @@ def _currencies_quickbooks_refuses(drafts: Sequence[JournalEntryDraft], home_cur
             "contracts' currency."
         )
     return problems
+
+
+def _name_some(names: Sequence[str], shown: int) -> str:
+    """ "A, B, C and 4 more"."""
+    listed = ", ".join(names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _serialize_postings(session: Session, team_id: str) -> None:
@@ -729,7 +734,7 @@ def _covered_since(failed: Sequence[models.JournalEntry], current: PeriodEntries
 
 
 def _covered_message(contracts: list[str], period: Period) -> str:
-    named = ", ".join(contracts[:5]) + (f" and {len(contracts) - 5} more" if len(contracts) > 5 else "")
+    named = _name_some(contracts, 5)
     return (
         f"Since these entries failed, the revenue of {named} changed or was posted by another entry (a later "
         f"month's catch-up, or another preview of {period.label}). Retrying would post it twice, so nothing was "

@@ -168,11 +168,16 @@ def test_stale_preview_must_be_refreshed(ready: Stack) -> None:
     assert revenue_in_qbo(qbo_entries(stack)) == expected_revenue(stack)
 
 
-def test_a_refreshed_large_preview_attaches_its_own_detail(ready: Stack) -> None:
-    stack = ready
-    many = "contract_id,customer,amount,currency,start_date,end_date\n" + "".join(
+def sixty_contracts() -> str:
+    """More line pairs than a preview message shows: its full detail goes in a CSV file."""
+    return "contract_id,customer,amount,currency,start_date,end_date\n" + "".join(
         f"L-{n:04d},Large customer {n},{1200 + n}.00,USD,2026-01-01,2026-12-31\n" for n in range(60)
     )
+
+
+def test_a_refreshed_large_preview_attaches_its_own_detail(ready: Stack) -> None:
+    stack = ready
+    many = sixty_contracts()
     import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN, text=many)
     ts = preview(stack)
     stack.slack.wait_for(lambda: len(stack.slack.files) == 1, message="the first preview's CSV")
@@ -376,9 +381,7 @@ def test_bot_not_in_channel_says_how_to_invite(ready: Stack) -> None:
 
 def test_a_detail_csv_slack_refuses_is_reported_as_such(ready: Stack) -> None:
     stack = ready
-    many = "contract_id,customer,amount,currency,start_date,end_date\n" + "".join(
-        f"L-{n:04d},Large customer {n},{1200 + n}.00,USD,2026-01-01,2026-12-31\n" for n in range(60)
-    )
+    many = sixty_contracts()
     import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN, text=many)
     stack.slack.inject_error("files.getUploadURLExternal", "not_allowed_token_type")
     ts = preview(stack)
