@@ -21,8 +21,8 @@ class SystemClock:
 class ManualClock:
     """A clock that only moves when told to; thread-safe."""
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(UTC)
+    def __init__(self, start: datetime) -> None:
+        self._now = start
         if self._now.tzinfo is None:
             raise ValueError("ManualClock needs a timezone-aware start time")
         self._lock = threading.Lock()

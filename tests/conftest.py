@@ -7,19 +7,49 @@ import base64
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from deferredrev.clock import ManualClock
 from deferredrev.settings import EncryptionKey
 from deferredrev.storage.db import make_engine, make_session_factory, normalise_url, upgrade
+from tests.calendar import CALENDAR_NOWS, DEFAULT_NOW, parse_clock
 
 # CI explores the same examples every run (a red build must be reproducible); local runs keep exploring new ones.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock", default=None, metavar="ISO-TIME", help="the moment the tests live on (default: tests/calendar.py)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``calendar`` run once at each of the calendar's awkward moments."""
+    if metafunc.definition.get_closest_marker("calendar") and "now" in metafunc.fixturenames:
+        metafunc.parametrize("now", list(CALENDAR_NOWS.values()), ids=list(CALENDAR_NOWS), indirect=True)
+
+
+@pytest.fixture
+def now(request: pytest.FixtureRequest) -> datetime:
+    """The moment this test lives on: never the wall clock."""
+    if hasattr(request, "param"):
+        return request.param  # type: ignore[no-any-return]
+    chosen = request.config.getoption("--clock")
+    return parse_clock(chosen) if chosen else DEFAULT_NOW
+
+
+@pytest.fixture
+def clock(now: datetime) -> ManualClock:
+    return ManualClock(now)
+
 
 PREFIXES_TO_CLEAN = ("SLACK_", "QBO_", "DEFERREDREV_", "DATABASE_URL", "PUBLIC_URL", "PORT")
 

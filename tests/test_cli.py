@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -69,7 +69,7 @@ def test_plan_set_records_the_plan_and_an_audit_event(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_keys_rotate_reencrypts_rows_and_reports_the_count(tmp_path: Path) -> None:
+def test_keys_rotate_reencrypts_rows_and_reports_the_count(tmp_path: Path, now: datetime) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     old = run(["keys", "generate", "--id", "old"], {}, tmp_path).stdout.strip()
     new = run(["keys", "generate", "--id", "new"], {}, tmp_path).stdout.strip()
@@ -77,7 +77,6 @@ def test_keys_rotate_reencrypts_rows_and_reports_the_count(tmp_path: Path) -> No
     upgrade(engine)
     sessions = make_session_factory(engine)
     store = TokenStore(TokenVault(parse_encryption_keys(old)), SecretRegistry())
-    now = datetime.now(UTC)
     with sessions.begin() as session:
         session.add(Workspace(team_id="T1", plan="growth", approvers=[], created_at=now, updated_at=now))
         session.flush()

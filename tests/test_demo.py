@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -96,7 +95,7 @@ def test_demo_fails_and_cleans_up_when_quickbooks_refuses_the_entries(
 
     def books_closed(workdir: Path) -> DemoStack:
         stack = start_stack(workdir)
-        stack.intuit.set_book_close_date(US_REALM, datetime.now(UTC).date())  # the demo posts last month
+        stack.intuit.set_book_close_date(US_REALM, stack.clock.now().date())  # the demo posts last month
         return stack
 
     assert run_demo(quiet=True, start=books_closed) == 1

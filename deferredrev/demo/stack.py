@@ -35,6 +35,9 @@ APPROVER = "U0BO00001"
 MEMBER = "U0CY00001"
 CHANNEL = "C0FINANCE"
 CHANNEL_NAME = "finance"
+# The demo's story happens on one day, whatever day it is run: early November 2026, October's close. The sample
+# contracts and the period it previews are fixed, so the transcript reads the same every time.
+DEMO_NOW = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
 TIME_SCALE = 60.0  # the sandbox's rate-limit "minute" lasts one real second; the posting pacers match it
 LOCAL_PORT = 3000
 LOCAL_REDIRECT_URI = f"http://localhost:{LOCAL_PORT}/qbo/callback"
@@ -246,7 +249,7 @@ def start_stack(workdir: Path) -> DemoStack:
 
 
 def _start(workdir: Path, stops: list[Callable[[], None]]) -> DemoStack:
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    clock = ManualClock(DEMO_NOW)
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
     config = SandboxConfig(rate_limits=RateLimits(time_scale=TIME_SCALE))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -10,8 +11,8 @@ from tests.e2e.harness import ADMIN, APPROVER, CONTRACTS, TEAM, Stack, map_accou
 
 
 @pytest.fixture
-def stack(database_url: str) -> Iterator[Stack]:
-    with running_stack(database_url) as running:
+def stack(database_url: str, now: datetime) -> Iterator[Stack]:
+    with running_stack(database_url, now=now) as running:
         yield running
 
 
@@ -23,9 +24,9 @@ def connected(stack: Stack) -> Stack:
 
 
 @pytest.fixture
-def ready(database_url: str) -> Iterator[Stack]:
+def ready(database_url: str, now: datetime) -> Iterator[Stack]:
     config = SandboxConfig(rate_limits=RateLimits(time_scale=60))
-    with running_stack(database_url, intuit_config=config) as stack:
+    with running_stack(database_url, now=now, intuit_config=config) as stack:
         scale_for_tests(stack)
         stack.connect()
         stack.slack.wait_for_dm(ADMIN, contains="Connected to")

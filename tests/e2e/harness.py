@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -160,12 +160,13 @@ def _text_of(message: Any) -> str:
 def running_stack(
     database_url: str,
     *,
+    now: datetime,
     intuit_config: SandboxConfig | None = None,
     multi_workspace: bool = False,
     slack_token_ttl: int | None = None,
     **env: str,
 ) -> Iterator[Stack]:
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    clock = ManualClock(now)
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
     config = intuit_config or SandboxConfig()

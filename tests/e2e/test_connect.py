@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -69,10 +69,10 @@ def test_non_admin_is_refused_and_nothing_changes(stack: Stack) -> None:
         assert session.scalars(select(QboConnection)).first() is None
 
 
-def test_starter_plan_is_told_about_the_plan(database_url: str) -> None:
+def test_starter_plan_is_told_about_the_plan(database_url: str, now: datetime) -> None:
     from tests.e2e.harness import running_stack
 
-    with running_stack(database_url, DEFERREDREV_DEFAULT_PLAN="starter") as stack:
+    with running_stack(database_url, now=now, DEFERREDREV_DEFAULT_PLAN="starter") as stack:
         stack.command("connect")
         assert "Growth plan" in stack.ephemeral_text(contains="Growth")
 
@@ -283,8 +283,8 @@ def test_a_link_opened_in_several_browsers_at_once_gets_through_once(stack: Stac
         assert sorted(outcome_of(r) for r in responses if r not in to_intuit) == ["reused_link"] * 3
 
 
-def test_starter_plan_is_told_at_once_and_the_link_stays_unused(database_url: str) -> None:
-    with running_stack(database_url, DEFERREDREV_DEFAULT_PLAN="starter") as stack:
+def test_starter_plan_is_told_at_once_and_the_link_stays_unused(database_url: str, now: datetime) -> None:
+    with running_stack(database_url, now=now, DEFERREDREV_DEFAULT_PLAN="starter") as stack:
         ticket = stack.server.app.connections.connect_ticket(TEAM, ADMIN)
         link = f"{stack.url}/qbo/connect?t={ticket}"
         assert outcome_of(stack.browser.get(link)) == "plan"
@@ -420,9 +420,11 @@ def test_intuit_error_code_reaches_the_admin(stack: Stack) -> None:
     assert "(invalid_scope)" in dm.text and "None" not in dm.text
 
 
-def test_without_intuit_keys_the_link_explains_the_setup(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_without_intuit_keys_the_link_explains_the_setup(
+    database_url: str, now: datetime, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="deferredrev.wiring")
-    with running_stack(database_url, QBO_CLIENT_ID="", QBO_CLIENT_SECRET="") as stack:
+    with running_stack(database_url, now=now, QBO_CLIENT_ID="", QBO_CLIENT_SECRET="") as stack:
         warnings = [r.getMessage() for r in caplog.records if r.name == "deferredrev.wiring"]
         assert any("QBO_CLIENT_ID and QBO_CLIENT_SECRET are not set" in w for w in warnings), warnings
         start = stack.browser.get(stack.connect_link())  # said at once, before any button
@@ -433,9 +435,11 @@ def test_without_intuit_keys_the_link_explains_the_setup(database_url: str, capl
         assert stack.intuit.requests.count(path_contains="authorize") == 0
 
 
-def test_startup_names_a_missing_intuit_key_without_values(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_startup_names_a_missing_intuit_key_without_values(
+    database_url: str, now: datetime, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="deferredrev.wiring")
-    with running_stack(database_url, QBO_CLIENT_SECRET="") as stack:
+    with running_stack(database_url, now=now, QBO_CLIENT_SECRET="") as stack:
         warnings = [r.getMessage() for r in caplog.records if r.name == "deferredrev.wiring"]
         assert any("QBO_CLIENT_SECRET is not set" in w for w in warnings), warnings
         assert stack.settings.qbo_client_id and all(stack.settings.qbo_client_id not in w for w in warnings)

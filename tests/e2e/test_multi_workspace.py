@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import text
 
 from tests.e2e.harness import ADMIN, TEAM, running_stack
 
 
-def test_install_then_use_the_app(database_url: str) -> None:
-    with running_stack(database_url, multi_workspace=True) as stack:
+def test_install_then_use_the_app(database_url: str, now: datetime) -> None:
+    with running_stack(database_url, now=now, multi_workspace=True) as stack:
         stack.slack.set_browser_session(TEAM, ADMIN)
         install = stack.browser.get(stack.url + "/slack/install")
         assert install.status_code == 200
@@ -30,8 +31,8 @@ def test_install_then_use_the_app(database_url: str) -> None:
         stack.slack.wait_for_dm(ADMIN, contains="Connected to")
 
 
-def test_install_with_a_forged_state_is_refused(database_url: str) -> None:
-    with running_stack(database_url, multi_workspace=True) as stack:
+def test_install_with_a_forged_state_is_refused(database_url: str, now: datetime) -> None:
+    with running_stack(database_url, now=now, multi_workspace=True) as stack:
         stack.slack.set_browser_session(TEAM, ADMIN)
         install = stack.browser.get(stack.url + "/slack/install")
         authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', install.text)
@@ -43,8 +44,8 @@ def test_install_with_a_forged_state_is_refused(database_url: str) -> None:
             assert raw.execute(text("SELECT count(*) FROM slack_bots")).scalar_one() == 0
 
 
-def test_slack_tokens_are_sealed_at_rest(database_url: str) -> None:
-    with running_stack(database_url, multi_workspace=True) as stack:
+def test_slack_tokens_are_sealed_at_rest(database_url: str, now: datetime) -> None:
+    with running_stack(database_url, now=now, multi_workspace=True) as stack:
         stack.slack.set_browser_session(TEAM, ADMIN)
         install = stack.browser.get(stack.url + "/slack/install")
         authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', install.text)
@@ -77,9 +78,9 @@ def refresh_grants(stack) -> int:  # type: ignore[no-untyped-def]
     return sum(1 for call in stack.slack.calls("oauth.v2.access") if call.args.get("grant_type") == "refresh_token")
 
 
-def test_rotating_bot_tokens_are_refreshed_and_stored_sealed(database_url: str) -> None:
+def test_rotating_bot_tokens_are_refreshed_and_stored_sealed(database_url: str, now: datetime) -> None:
     # Tokens that live one hour are always within Bolt's two-hour rotation window, so every use rotates them.
-    with running_stack(database_url, multi_workspace=True, slack_token_ttl=3600) as stack:
+    with running_stack(database_url, now=now, multi_workspace=True, slack_token_ttl=3600) as stack:
         install(stack)
         stack.command("status")
         assert "DeferredRev status" in stack.ephemeral_text(contains="DeferredRev status")

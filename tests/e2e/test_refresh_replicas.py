@@ -55,8 +55,9 @@ def sandbox_oauth(intuit: IntuitSandbox, http: httpx.Client, clock: ManualClock)
 
 
 @pytest.mark.postgres
-def test_two_processes_refresh_each_connection_once_per_due_time(database_url: str, tmp_path: Path) -> None:
-    clock = ManualClock()
+def test_two_processes_refresh_each_connection_once_per_due_time(
+    database_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
     config = SandboxConfig(redirect_uris=(REDIRECT,), rate_limits=RateLimits(enabled=False))
     with IntuitSandbox(config=config, clock=clock) as intuit:
         env = {

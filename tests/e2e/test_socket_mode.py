@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from deferredrev.clock import ManualClock
@@ -17,7 +16,7 @@ from tests.e2e.harness import ADMIN, BOT_TOKEN, CHANNEL, MEMBER, TEAM
 APP_TOKEN = "xapp-1-A0SANDBOX-canary-app-token"
 
 
-def test_slash_commands_and_events_over_socket_mode(tmp_path: Path) -> None:
+def test_slash_commands_and_events_over_socket_mode(tmp_path: Path, clock: ManualClock) -> None:
     with SlackSandbox() as slack:
         slack.start()
         workspace = slack.add_workspace(TEAM, "Acme Finance", BOT_TOKEN)
@@ -35,7 +34,7 @@ def test_slash_commands_and_events_over_socket_mode(tmp_path: Path) -> None:
             }
         )
         settings.require_for_serve()  # no signing secret needed in Socket Mode
-        app = wire(build_runtime(settings, clock=ManualClock(datetime.now(UTC)), migrate=True))
+        app = wire(build_runtime(settings, clock=clock, migrate=True))
         handler = connect_socket_mode(app)
         try:
             server.wait_connected()

@@ -4,7 +4,7 @@ alerts once per state change, reconnect."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -69,9 +69,9 @@ def test_a_connection_listed_as_due_is_not_refreshed_again_after_another_replica
     assert late.tokens.access_expires_at is not None and late.tokens.access_expires_at > horizon
 
 
-def test_a_hundred_days_pass_without_expiry(database_url: str) -> None:
+def test_a_hundred_days_pass_without_expiry(database_url: str, now: datetime) -> None:
     config = SandboxConfig(access_token_lifetime=timedelta(days=1))
-    with running_stack(database_url, intuit_config=config) as stack:
+    with running_stack(database_url, now=now, intuit_config=config) as stack:
         stack.connect()
         for _ in range(105):
             stack.clock.advance(timedelta(hours=23, minutes=56))
@@ -139,9 +139,9 @@ def stored_status(stack: Stack) -> str:
 
 
 @pytest.fixture
-def short_lived(database_url: str) -> Iterator[Stack]:
+def short_lived(database_url: str, now: datetime) -> Iterator[Stack]:
     config = SandboxConfig(refresh_token_hard_lifetime=timedelta(days=31), access_token_lifetime=timedelta(hours=6))
-    with running_stack(database_url, intuit_config=config) as stack:
+    with running_stack(database_url, now=now, intuit_config=config) as stack:
         yield stack
 
 

@@ -25,11 +25,6 @@ MODAL = {
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def sb(clock: ManualClock) -> Iterator[SlackSandbox]:
     with SlackSandbox(signing_secret="secret", clock=clock) as sandbox:
         ws = sandbox.add_workspace(team_id="T0001", name="Acme", bot_token=TOKEN)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import inspect, select
@@ -75,8 +75,7 @@ def test_naive_datetimes_are_refused(sessions) -> None:  # type: ignore[no-untyp
         session.flush()
 
 
-def test_audit_log_is_append_only(sessions) -> None:  # type: ignore[no-untyped-def]
-    now = datetime.now(UTC)
+def test_audit_log_is_append_only(sessions, now: datetime) -> None:  # type: ignore[no-untyped-def]
     with sessions.begin() as session:
         audit(session, action="test.event", now=now, team_id="T1", actor="U1", detail="x")
     with pytest.raises(AppendOnlyError), sessions.begin() as session:

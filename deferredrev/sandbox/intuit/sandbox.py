@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from deferredrev.clock import ManualClock
+from deferredrev.clock import ManualClock, SystemClock
 from deferredrev.sandbox.intuit import journal, routes_admin, routes_api, routes_oauth
 from deferredrev.sandbox.intuit.company import Company, Preferences
 from deferredrev.sandbox.intuit.config import AutoConsent, SandboxConfig
@@ -104,7 +104,7 @@ class IntuitSandbox:
         port: int | None = None,
     ) -> None:
         self.config = config or SandboxConfig()
-        self.clock = clock or ManualClock()
+        self.clock = clock or ManualClock(SystemClock().now())
         self.lock = threading.RLock()
         self.companies: dict[str, Company] = {}
         if self.config.seed:

@@ -87,7 +87,7 @@ def test_large_previews_say_the_rest_is_attached() -> None:
 def test_history_and_reject_modal_validate() -> None:
     items = [
         {"preview_id": n, "period": "2026-10", "kind": "recognition" if n % 2 else "reversal", "status": "posted",
-         "requested_by": "U1", "decided_by": "U2", "created_at": datetime.now(UTC), "entry_count": 5000,
+         "requested_by": "U1", "decided_by": "U2", "created_at": datetime(2026, 11, 2, tzinfo=UTC), "entry_count": 5000,
          "totals": {"USD": {"net_revenue": 123456}}, "posted": 5000, "reversed": 0, "failed": n % 3}
         for n in range(30)
     ]  # fmt: skip
