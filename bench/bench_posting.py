@@ -51,6 +51,7 @@ from deferredrev.revrec.periods import Period
 from deferredrev.sandbox.intuit import RateLimits, SandboxConfig
 from deferredrev.sandbox.intuit.ratelimit import RateLimiter
 from deferredrev.sandbox.intuit.seed import US_REALM
+from deferredrev.services.actors import Actor
 from deferredrev.services.contracts import import_contracts_csv
 from deferredrev.services.posting import BATCH_SIZE, SINGLE_CALLS_PER_MINUTE, Pacer, PostingWorker
 from deferredrev.storage.models import EntryStatus, JournalEntry
@@ -165,7 +166,7 @@ def prepare(stack: Stack, variant: Variant, entries: int) -> int:
     preview = app.previews.create(TEAM, Period.parse(PERIOD), requested_by=ADMIN, channel_id=CHANNEL)
     if preview.content["blocking"]:
         raise RuntimeError(f"the preview is blocked: {preview.content['blocking']}")
-    decision = app.previews.approve(preview.preview_id, APPROVER, is_admin=False)
+    decision = app.previews.approve(TEAM, preview.preview_id, Actor(APPROVER, is_admin=False, is_member=True))
     if not decision.entries:
         raise RuntimeError(f"approving queued nothing: {decision}")
     return int(decision.entries)

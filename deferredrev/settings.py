@@ -24,7 +24,7 @@ DEFAULT_DATABASE_URL = "sqlite:///deferredrev.db"
 DEFAULT_PUBLIC_URL = "http://localhost:3000"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
-SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
+ADMIN_ENTRY_PATTERN = re.compile(r"^(?:(?P<team>T[A-Z0-9]{2,}):)?(?P<user>[UW][A-Z0-9]{2,})$")
 
 
 class SettingsError(ValueError):
@@ -53,6 +53,24 @@ class EncryptionKey:
 
 
 @dataclass(frozen=True)
+class ConfiguredAdmins:
+    """``DEFERREDREV_ADMINS``: who is a DeferredRev admin besides the workspace's own admins and owners.
+
+    ``T…:U…`` makes a user an admin of that workspace only. A bare ``U…`` means "in the one workspace this
+    service serves" and is accepted in single-workspace mode only. Being named here never overrides Slack: a
+    deactivated user, a guest or someone outside the workspace is not an admin however they are configured."""
+
+    scoped: frozenset[tuple[str, str]] = frozenset()  # (team_id, user_id)
+    unscoped: frozenset[str] = frozenset()  # user ids, single-workspace mode
+
+    def includes(self, team_id: str, user_id: str) -> bool:
+        return user_id in self.unscoped or (team_id, user_id) in self.scoped
+
+    def of_team(self, team_id: str) -> frozenset[str]:
+        return self.unscoped | {user for team, user in self.scoped if team == team_id}
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000
@@ -73,7 +91,7 @@ class Settings:
     qbo_redirect_uri: str = f"{DEFAULT_PUBLIC_URL}/qbo/callback"
     encryption_keys: tuple[EncryptionKey, ...] = field(default=(), repr=False)
     default_plan: Plan = Plan.GROWTH
-    admins: frozenset[str] = frozenset()
+    admins: ConfiguredAdmins = ConfiguredAdmins()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_keys: bool = True) -> Settings:
@@ -84,7 +102,7 @@ class Settings:
             raise SettingsError(
                 "DEFERREDREV_ENCRYPTION_KEYS is required: run `deferredrev keys generate` and set it to the printed value"
             )
-        return cls(
+        settings = cls(
             database_url=_database_url(env, "DATABASE_URL"),
             port=_port(env),
             public_url=public_url,
@@ -104,8 +122,15 @@ class Settings:
             qbo_redirect_uri=_url(env, "QBO_REDIRECT_URI", f"{public_url}/qbo/callback"),
             encryption_keys=keys,
             default_plan=_choice(env, "DEFERREDREV_DEFAULT_PLAN", Plan, Plan.GROWTH),
-            admins=_user_ids(env, "DEFERREDREV_ADMINS"),
+            admins=_admins(env, "DEFERREDREV_ADMINS"),
         )
+        if settings.multi_workspace and settings.admins.unscoped:
+            raise SettingsError(
+                "DEFERREDREV_ADMINS: this service serves many workspaces (SLACK_CLIENT_ID is set), so name each admin's "
+                "workspace as TEAM_ID:USER_ID, e.g. T012AB3CD:U045EF6GH; without a workspace: "
+                + ", ".join(sorted(settings.admins.unscoped))
+            )
+        return settings
 
     @property
     def multi_workspace(self) -> bool:
@@ -219,10 +244,18 @@ def _choice(env: Mapping[str, str], name: str, enum: type[E], default: E) -> E:
         raise SettingsError(f"{name} must be one of {allowed}; got {raw!r}") from None
 
 
-def _user_ids(env: Mapping[str, str], name: str) -> frozenset[str]:
+def _admins(env: Mapping[str, str], name: str) -> ConfiguredAdmins:
     raw = _text(env, name) or ""
-    ids = [part.strip() for part in raw.split(",") if part.strip()]
-    bad = [i for i in ids if not SLACK_USER_ID_PATTERN.match(i)]
+    entries = [part.strip() for part in raw.split(",") if part.strip()]
+    matches = [(entry, ADMIN_ENTRY_PATTERN.match(entry)) for entry in entries]
+    bad = [entry for entry, match in matches if match is None]
     if bad:
-        raise SettingsError(f"{name} must be a comma list of Slack user IDs like U012ABCDEF; not valid: {', '.join(bad)}")
-    return frozenset(ids)
+        raise SettingsError(
+            f"{name} must be a comma list of Slack users as TEAM_ID:USER_ID (e.g. T012AB3CD:U045EF6GH), or bare user IDs "
+            f"in single-workspace mode; not valid: {', '.join(bad)}"
+        )
+    found = [match for _, match in matches if match is not None]
+    return ConfiguredAdmins(
+        scoped=frozenset((m["team"], m["user"]) for m in found if m["team"]),
+        unscoped=frozenset(m["user"] for m in found if not m["team"]),
+    )

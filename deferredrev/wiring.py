@@ -14,8 +14,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.proxy_env_variable_loader import load_http_proxy_from_env
 
 from deferredrev.bot.ack_first import AckGate
-from deferredrev.bot.admins import AdminChecker
 from deferredrev.bot.app import build_bolt_app, client_for_team_factory, installation_store
+from deferredrev.bot.authority import Authority
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.notifier import SlackNotifier
 from deferredrev.bot.preview_messages import PreviewMessages
@@ -111,7 +111,8 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         clock=clock,
     )
     installations = installation_store(settings, runtime.engine, runtime.vault) if settings.multi_workspace else None
-    client_for_team = client_for_team_factory(settings, installations)
+    workspaces = WorkspaceService(sessions=runtime.sessions, clock=clock, default_plan=settings.default_plan)
+    client_for_team = client_for_team_factory(settings, installations, workspaces.enterprise_of)
     notifier = SlackNotifier(client_for_team)
     refresher = TokenRefresher(
         sessions=runtime.sessions,
@@ -124,9 +125,6 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         sessions=runtime.sessions, refresher=refresher, notifier=notifier, clock=clock, configured_admins=settings.admins
     )
     gateway = QboGateway(http=http, api_base=endpoints.api_base, refresher=refresher, clock=clock)
-    workspaces = WorkspaceService(
-        sessions=runtime.sessions, clock=clock, default_plan=settings.default_plan, configured_admins=settings.admins
-    )
     connections = ConnectionService(
         sessions=runtime.sessions,
         tokens=runtime.tokens,
@@ -160,10 +158,10 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         connections=connections,
         mappings=mappings,
         status=StatusReader(engine=runtime.engine, workspaces=workspaces),
-        admins=AdminChecker(settings.admins),
+        authority=Authority(settings.admins),
         sessions=runtime.sessions,
         public_url=settings.public_url,
-        forget_installation=_installation_forgetter(installations),
+        forget_installation=_installation_forgetter(installations, workspaces),
         clock=clock,
         previews=previews,
         kick_posting=kicker.kick,
@@ -221,7 +219,10 @@ class BackgroundKicker:
             self._pending.release()
 
 
-def _installation_forgetter(installations: SQLAlchemyInstallationStore | None) -> Callable[[str], None]:
+def _installation_forgetter(
+    installations: SQLAlchemyInstallationStore | None, workspaces: WorkspaceService
+) -> Callable[[str], None]:
+    """An uninstalled workspace's own installation rows go (an org-wide installation stays: it serves the others)."""
     if installations is None:
         return lambda team_id: None
-    return lambda team_id: installations.delete_all(enterprise_id=None, team_id=team_id)
+    return lambda team_id: installations.delete_all(enterprise_id=workspaces.enterprise_of(team_id), team_id=team_id)

@@ -64,6 +64,8 @@ def test_first_key_is_primary() -> None:
         ("PUBLIC_URL", "localhost:3000", "PUBLIC_URL must be an http"),
         ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN should start with xoxb-"),
         ("DEFERREDREV_ADMINS", "U123ABC,alice", "not valid: alice"),
+        ("DEFERREDREV_ADMINS", "T1:U123ABC", "not valid: T1:U123ABC"),
+        ("DEFERREDREV_ADMINS", "T0AB1:U123ABC:X", "not valid"),
     ],
 )
 def test_malformed_values_name_the_variable(name: str, value: str, message: str) -> None:
@@ -105,3 +107,19 @@ def test_a_malformed_database_url_names_the_variable_not_the_password(url: str) 
 def test_good_database_urls_are_kept_as_written() -> None:
     for url in ("postgresql://u:p%40ss@db:5432/revrec", "postgres://u@db/revrec", "sqlite:////var/lib/revrec.db"):
         assert Settings.from_env({"DATABASE_URL": url}, require_keys=False).database_url == url
+
+
+def test_admins_are_scoped_to_their_workspace() -> None:
+    env = {"DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1")), "DEFERREDREV_ADMINS": "T0AAA1:U0ANA1, T0BBB2:W0BO2"}
+    admins = Settings.from_env(env).admins
+    assert admins.includes("T0AAA1", "U0ANA1") and not admins.includes("T0BBB2", "U0ANA1")
+    assert admins.of_team("T0BBB2") == {"W0BO2"}
+
+
+def test_a_bare_admin_id_works_only_with_one_workspace() -> None:
+    single = {"DEFERREDREV_ENCRYPTION_KEYS": key_env(make_key("k1")), "DEFERREDREV_ADMINS": "U0ANA1,T0BBB2:U0BO2"}
+    admins = Settings.from_env(single | {"SLACK_BOT_TOKEN": "xoxb-1"}).admins
+    assert admins.includes("T0ANY", "U0ANA1") and admins.of_team("T0ANY") == {"U0ANA1"}
+    many = single | {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "canary-client-secret"}
+    with pytest.raises(SettingsError, match=r"name each admin's workspace as TEAM_ID:USER_ID.*without a workspace: U0ANA1$"):
+        Settings.from_env(many)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
@@ -12,6 +13,7 @@ from slack_bolt import App, BoltContext
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
@@ -87,9 +89,14 @@ def installation_store(settings: Settings, engine: Engine, vault: TokenVault) ->
     return SealedInstallationStore(client_id=settings.slack_client_id or "", engine=engine, vault=vault)
 
 
-def client_for_team_factory(settings: Settings, installations: SQLAlchemyInstallationStore | None) -> ClientForTeam:
-    """How background work (alerts, posting progress) gets a Slack client for a workspace. Bolt rotates bot tokens
-    only while handling a request from Slack, so work started by the scheduler rotates them itself."""
+def client_for_team_factory(
+    settings: Settings,
+    installations: SQLAlchemyInstallationStore | None,
+    enterprise_of: Callable[[str], str | None] = lambda team_id: None,
+) -> ClientForTeam:
+    """How background work (alerts, posting progress) gets a Slack client for a workspace: its own installation, or
+    its Enterprise Grid organisation's org-wide one. Bolt rotates bot tokens only while handling a request from
+    Slack, so work started by the scheduler rotates them itself."""
     if installations is None:
         single = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         return lambda team_id: single
@@ -101,7 +108,7 @@ def client_for_team_factory(settings: Settings, installations: SQLAlchemyInstall
     )
 
     def client_for(team_id: str) -> WebClient | None:
-        bot = store.find_bot(enterprise_id=None, team_id=team_id)
+        bot = find_installation_bot(store, team_id, enterprise_of(team_id))
         if bot is None or not bot.bot_token:
             return None
         if bot.bot_refresh_token:
@@ -112,6 +119,15 @@ def client_for_team_factory(settings: Settings, installations: SQLAlchemyInstall
         return WebClient(token=bot.bot_token, base_url=settings.slack_api_url)
 
     return client_for
+
+
+def find_installation_bot(store: SQLAlchemyInstallationStore, team_id: str, enterprise_id: str | None) -> Bot | None:
+    """The workspace's own installation (in an Enterprise Grid workspace it is stored under its organisation too),
+    else the organisation's org-wide installation, which has no workspace of its own."""
+    bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
+    if bot is None and enterprise_id is not None:
+        bot = store.find_bot(enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True)
+    return bot
 
 
 def user_message_for(error: Exception, reference: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deferredrev.bot.admins import AdminChecker
+from deferredrev.bot.authority import Authority
 from deferredrev.clock import Clock, SystemClock
 from deferredrev.services.connections import ConnectionService
 from deferredrev.services.mappings import MappingService
@@ -21,7 +21,7 @@ class BotDeps:
     connections: ConnectionService
     mappings: MappingService
     status: StatusReader
-    admins: AdminChecker
+    authority: Authority
     sessions: SessionFactory
     public_url: str
     forget_installation: Callable[[str], None] = lambda team_id: None

@@ -23,7 +23,7 @@ class PreviewMessages:
         self._environment = environment
 
     def refresh(self, preview_id: int) -> None:
-        state = self._previews.state(preview_id)
+        state = self._previews.recorded_state(preview_id)
         if not state.get("channel") or not state.get("ts"):
             return
         client = self._client_for_team(state["team_id"])

@@ -27,6 +27,7 @@ from deferredrev.clock import Clock
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.ports import ExpiryNotice, Notifier
 from deferredrev.services.qbo_access import NotConnectedError, TokenRefresher
+from deferredrev.settings import ConfiguredAdmins
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import ConnectionStatus, QboConnection, Workspace
 from deferredrev.storage.repositories import audit
@@ -59,14 +60,14 @@ class ConnectionLifecycle:
         refresher: TokenRefresher,
         notifier: Notifier,
         clock: Clock,
-        configured_admins: frozenset[str] = frozenset(),
+        configured_admins: ConfiguredAdmins | None = None,
         margin: timedelta = REFRESH_MARGIN,
     ) -> None:
         self._sessions = sessions
         self._refresher = refresher
         self._notifier = notifier
         self._clock = clock
-        self._configured_admins = configured_admins
+        self._configured_admins = configured_admins or ConfiguredAdmins()
         self._margin = margin
 
     def sweep(self) -> SweepReport:
@@ -184,7 +185,7 @@ class ConnectionLifecycle:
         if connection is None:
             return None
         admins: Sequence[str] = sorted(
-            {*self._configured_admins, *([connection.connected_by] if connection.connected_by else [])}
+            {*self._configured_admins.of_team(team_id), *([connection.connected_by] if connection.connected_by else [])}
         )
         return ExpiryNotice(
             team_id=team_id,

@@ -69,7 +69,13 @@ def entry_rows(
 
 
 def reversal_rows(
-    reversal: models.Preview, originals: Sequence[models.JournalEntry], period: Period, *, approver: str, now: datetime
+    reversal: models.Preview,
+    originals: Sequence[models.JournalEntry],
+    period: Period,
+    *,
+    requester: str,
+    approver: str,
+    now: datetime,
 ) -> list[models.JournalEntry]:
     keys = DraftKeys(reversal.team_id, period, 0, prefix="RV")
     rows = []
@@ -80,9 +86,9 @@ def reversal_rows(
             posting_key=key, request_id=request_id_for(key), generation=0, doc_number=keys.doc_number(key),
             txn_date=period.end, currency=original.currency, total_minor=original.total_minor,
             private_note=truncate(f"Reversal of {original.doc_number} (QuickBooks id {original.qbo_id}). "
-                                  f"Approved by {approver}. "
+                                  f"Requested by {requester}, approved by {approver}. "
                                   f"Posting key: {key}. Original: {original.private_note}"),
-            status=EntryStatus.PENDING.value, requested_by=approver, approved_by=approver,
+            status=EntryStatus.PENDING.value, requested_by=requester, approved_by=approver,
             slack_channel=reversal.slack_channel, reverses_entry_id=original.id, created_at=now, updated_at=now,
         )  # fmt: skip
         swapped = [

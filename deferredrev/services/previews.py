@@ -13,7 +13,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -31,10 +30,20 @@ from deferredrev.revrec.entries import (
     build_period_entries,
 )
 from deferredrev.revrec.periods import Period
+from deferredrev.services.actors import Actor
 from deferredrev.services.connections import ConnectionService, ConnectionStatusView
 from deferredrev.services.contracts import load_contracts
+from deferredrev.services.decisions import (
+    Decision,
+    DecisionResult,
+    PreviewNotFoundError,
+    already_decided,
+    may_decide,
+    not_found,
+    serialize_postings,
+)
 from deferredrev.services.mappings import Mapping, MappingService
-from deferredrev.services.outbox import entry_rows, request_id_for, reversal_rows
+from deferredrev.services.outbox import entry_rows, request_id_for
 from deferredrev.services.preview_content import (
     LINES_SHOWN,
     amounts_quickbooks_refuses,
@@ -43,6 +52,7 @@ from deferredrev.services.preview_content import (
     summarise,
 )
 from deferredrev.services.qbo_access import NotConnectedError, QboGateway
+from deferredrev.services.reversals import Reversals
 from deferredrev.services.workspaces import WorkspaceService, WorkspaceSettings
 from deferredrev.storage import models
 from deferredrev.storage.db import SessionFactory
@@ -55,31 +65,18 @@ EARLIEST_TIME_ZONE = timedelta(hours=14)  # UTC+14: where a month begins first
 IN_FLIGHT = (EntryStatus.PENDING.value, EntryStatus.POSTING.value, EntryStatus.UNKNOWN.value, EntryStatus.POSTED.value)
 
 
-class Decision(StrEnum):
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    ALREADY_DECIDED = "already_decided"
-    NOT_ALLOWED = "not_allowed"
-    SELF_APPROVAL = "self_approval"
-    STALE = "stale"
-    BLOCKED = "blocked"
-    NOTHING = "nothing"
-    QUEUED = "queued"
-
-
-@dataclass(frozen=True)
-class DecisionResult:
-    decision: Decision
-    message: str
-    preview_id: int
-    entries: int = 0
-
-
 @dataclass(frozen=True)
 class PreviewResult:
     preview_id: int
     content: dict[str, Any]
     detail_csv: str | None  # the full detail when the message can show only the first lines
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    old: dict[str, Any]  # the stale preview's state
+    result: PreviewResult | None  # the new preview, or None with why not
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +114,7 @@ class PreviewService:
         self._connections = connections
         self._mappings = mappings
         self._clock = clock
+        self._reversals = Reversals(sessions=sessions, gateway=gateway, clock=clock)
 
     def default_period(self) -> Period:
         """The last closed month."""
@@ -151,11 +149,41 @@ class PreviewService:
         detail = detail_csv(entries, inputs.contracts) if entries and content["line_pairs"] > LINES_SHOWN else None
         return PreviewResult(preview_id=preview_id, content=content, detail_csv=detail)
 
-    def attach_message(self, preview_id: int, channel_id: str, ts: str) -> None:
+    def attach_message(self, team_id: str, preview_id: int, channel_id: str, ts: str) -> None:
         with self._sessions.begin() as session:
             preview = session.get(models.Preview, preview_id)
-            if preview is not None:
+            if preview is not None and preview.team_id == team_id:
                 preview.slack_channel, preview.slack_ts = channel_id, ts
+
+    def belongs_to(self, team_id: str, preview_id: int) -> bool:
+        try:
+            self._preview(team_id, preview_id)
+        except PreviewNotFoundError:
+            return False
+        return True
+
+    def refresh(self, team_id: str, preview_id: int, *, channel_id: str | None) -> Refreshed:
+        """A stale preview computed again, in the name of the person who asked for it (four-eyes keeps applying to
+        them). A reversal is asked for again. PreviewNotFoundError if it isn't this workspace's."""
+        old = self.state(team_id, preview_id)
+        channel = channel_id or old.get("channel")
+        requester = Actor(old["requested_by"], is_admin=False, is_member=True)
+        if old["kind"] == "reversal":
+            original = self._preview(team_id, int(old["content"]["reverses_preview_id"]))
+            asked = self._reversals.request(original, requester, channel_id=channel)
+            if asked.decision is not Decision.REQUESTED:
+                return Refreshed(old, None, asked.message)
+            return Refreshed(old, PreviewResult(asked.preview_id, self.state(team_id, asked.preview_id)["content"], None))
+        period = Period.parse(old["content"]["period"])
+        return Refreshed(old, self.create(team_id, period, requested_by=requester.user_id, channel_id=channel))
+
+    def withdraw(self, team_id: str, preview_id: int, reason: str) -> DecisionResult:
+        """Rejected in its requester's name: a preview nobody can see (the bot couldn't post it) can't be approved."""
+        try:
+            requested_by = self._preview(team_id, preview_id).requested_by
+        except PreviewNotFoundError:
+            return not_found(preview_id)
+        return self.reject(team_id, preview_id, Actor(requested_by, is_admin=False, is_member=True), reason=reason)
 
     def _inputs(self, team_id: str, period: Period) -> PeriodInputs:
         settings = self._workspaces.settings(team_id)
@@ -304,11 +332,17 @@ class PreviewService:
 
     # Decisions ---------------------------------------------------------------------------------------------------
 
-    def approve(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
-        preview = self._preview(preview_id)
-        refusal = self._refusal(preview, user_id, is_admin, approving=True)
+    def approve(self, team_id: str, preview_id: int, actor: Actor) -> DecisionResult:
+        try:
+            preview = self._preview(team_id, preview_id)
+        except PreviewNotFoundError:
+            return not_found(preview_id)
+        refusal = self._refusal(preview, actor, approving=True)
         if refusal is not None:
             return refusal
+        if preview.kind == "reversal":
+            return self._reversals.approve(preview, actor)
+        user_id = actor.user_id
         period = Period.parse(preview.period)
         inputs = self._inputs(preview.team_id, period)
         inputs = PeriodInputs(
@@ -330,7 +364,7 @@ class PreviewService:
         self, preview: models.Preview, drafts: Sequence[JournalEntryDraft], user_id: str, history: PostedHistory
     ) -> DecisionResult:
         with self._sessions.begin() as session:
-            _serialize_postings(session, preview.team_id)
+            serialize_postings(session, preview.team_id)
             queued = self._queue_unless_changed(session, preview, drafts, user_id, history)
         return queued if queued is not None else self._mark_stale(preview.id, user_id)
 
@@ -346,7 +380,7 @@ class PreviewService:
         read: a retry or another approval may cover the same revenue, and these would post it twice."""
         current = session.get(models.Preview, preview.id)
         if current is None or current.status != PreviewStatus.OPEN.value:
-            return _already(current, preview.id)  # a double click: the first one decided it
+            return already_decided(current, preview.id)  # a double click: the first one decided it
         if load_history(session, preview.team_id) != history:
             return None
         now = self._clock.now()
@@ -357,19 +391,23 @@ class PreviewService:
             .execution_options(synchronize_session=False)
         )
         if not moved.rowcount:  # type: ignore[attr-defined]
-            return _already(session.get(models.Preview, preview.id), preview.id)
+            return already_decided(session.get(models.Preview, preview.id), preview.id)
         session.add_all(entry_rows(preview, drafts, approver=user_id, now=now))
         audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
               preview_id=preview.id, entries=len(drafts))  # fmt: skip
         return DecisionResult(Decision.APPROVED, f"Approved: posting {len(drafts)} entries.", preview.id, len(drafts))
 
-    def reject(self, preview_id: int, user_id: str, *, is_admin: bool, reason: str) -> DecisionResult:
-        preview = self._preview(preview_id)
-        may_withdraw = user_id == preview.requested_by
+    def reject(self, team_id: str, preview_id: int, actor: Actor, *, reason: str) -> DecisionResult:
+        try:
+            preview = self._preview(team_id, preview_id)
+        except PreviewNotFoundError:
+            return not_found(preview_id)
+        user_id = actor.user_id
+        may_withdraw = actor.is_member and user_id == preview.requested_by
         refusal = (
             None
             if may_withdraw and preview.status == PreviewStatus.OPEN.value
-            else self._refusal(preview, user_id, is_admin, approving=False)
+            else self._refusal(preview, actor, approving=False)
         )
         if refusal is not None:
             return refusal
@@ -382,21 +420,23 @@ class PreviewService:
                 .execution_options(synchronize_session=False)
             )
             if not moved.rowcount:  # type: ignore[attr-defined]
-                return _already(session.get(models.Preview, preview_id), preview_id)
+                return already_decided(session.get(models.Preview, preview_id), preview_id)
             audit(session, action="preview.rejected", now=now, team_id=preview.team_id, actor=user_id,
                   preview_id=preview_id, reason=reason[:500])  # fmt: skip
         return DecisionResult(Decision.REJECTED, "Rejected. Nothing was posted.", preview_id)
 
-    def _refusal(self, preview: models.Preview, user_id: str, is_admin: bool, *, approving: bool) -> DecisionResult | None:
+    def _refusal(self, preview: models.Preview, actor: Actor, *, approving: bool) -> DecisionResult | None:
         if preview.status != PreviewStatus.OPEN.value:
-            return _already(preview, preview.id)
+            return already_decided(preview, preview.id)
         settings = self._workspaces.settings(preview.team_id)
-        allowed = user_id in settings.approvers if settings.approvers else is_admin
-        if not allowed:
+        if not may_decide(settings, actor):
             who = "the approvers in `/deferredrev settings`" if settings.approvers else "workspace admins"
             verb = "approve" if approving else "reject"
-            return DecisionResult(Decision.NOT_ALLOWED, f"Only {who} can {verb} previews. Nothing changed.", preview.id)
-        if approving and settings.four_eyes and user_id == preview.requested_by:
+            members = "" if actor.is_member else ", and only full members of this workspace"
+            return DecisionResult(
+                Decision.NOT_ALLOWED, f"Only {who}{members} can {verb} previews. Nothing changed.", preview.id
+            )
+        if approving and settings.four_eyes and actor.user_id == preview.requested_by:
             return DecisionResult(
                 Decision.SELF_APPROVAL,
                 "Four-eyes is on: someone other than the person who asked for this preview must approve it. "
@@ -424,11 +464,16 @@ class PreviewService:
             preview_id,
         )
 
-    def _preview(self, preview_id: int) -> models.Preview:
+    def _preview(self, team_id: str, preview_id: int) -> models.Preview:
+        """The preview, if it belongs to ``team_id``: what a request names is only ever looked up in its own
+        workspace."""
         with self._sessions() as session:
             preview = session.get(models.Preview, preview_id)
-        if preview is None:
-            raise LookupError(f"preview {preview_id} does not exist")
+        if preview is None or preview.team_id != team_id:
+            # The owner of another workspace's preview is never logged or said: only that the id was refused.
+            logger.warning("refused preview %s named by a request from workspace %s: not in that workspace",
+                           preview_id, team_id)  # fmt: skip
+            raise PreviewNotFoundError(preview_id)
         return preview
 
     # Reading back --------------------------------------------------------------------------------------------------
@@ -446,12 +491,19 @@ class PreviewService:
             }
         )
 
-    def state(self, preview_id: int) -> dict[str, Any]:
-        """What the preview message should show now: its content plus decisions, progress and results."""
+    def state(self, team_id: str, preview_id: int) -> dict[str, Any]:
+        """What the preview message should show now, for a request from ``team_id`` (PreviewNotFoundError if the
+        preview isn't that workspace's)."""
+        self._preview(team_id, preview_id)
+        return self.recorded_state(preview_id)
+
+    def recorded_state(self, preview_id: int) -> dict[str, Any]:
+        """What the preview message should show now: its content plus decisions, progress and results. Only for work
+        that starts from our own records (the posting worker's progress), never from an id a request named."""
         with self._sessions() as session:
             preview = session.get(models.Preview, preview_id)
             if preview is None:
-                raise LookupError(f"preview {preview_id} does not exist")
+                raise PreviewNotFoundError(preview_id)
             counts = dict(
                 session.execute(
                     select(models.JournalEntry.status, func.count(models.JournalEntry.id))
@@ -511,14 +563,17 @@ class PreviewService:
                       failed=statuses.count(EntryStatus.FAILED.value))  # fmt: skip
             return final.value
 
-    def retry_failed(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
+    def retry_failed(self, team_id: str, preview_id: int, actor: Actor) -> DecisionResult:
         """Queue a preview's failed entries again under new request ids (their earlier attempt definitively failed),
         unless what they recognise was posted since by other entries: a later month's catch-up, or another preview
         of the same period. Then nothing is queued and the period needs a fresh preview. (A reversal's entries undo
         fixed amounts already in QuickBooks, and a posting is reversed only once: they are retried as they are.)"""
-        preview = self._preview(preview_id)
-        settings = self._workspaces.settings(preview.team_id)
-        if not (user_id in settings.approvers if settings.approvers else is_admin):
+        try:
+            preview = self._preview(team_id, preview_id)
+        except PreviewNotFoundError:
+            return not_found(preview_id)
+        user_id = actor.user_id
+        if not may_decide(self._workspaces.settings(team_id), actor):
             return DecisionResult(Decision.NOT_ALLOWED, "Only approvers can retry a posting.", preview_id)
         period = Period.parse(preview.period)
         recognition = preview.kind == "recognition"
@@ -532,7 +587,7 @@ class PreviewService:
             )
         now = self._clock.now()
         with self._sessions.begin() as session:
-            _serialize_postings(session, preview.team_id)
+            serialize_postings(session, preview.team_id)
             newer = session.scalar(
                 select(func.count(models.Preview.id)).where(
                     models.Preview.team_id == preview.team_id,
@@ -576,63 +631,17 @@ class PreviewService:
                   preview_id=preview_id, entries=len(failed))  # fmt: skip
         return DecisionResult(Decision.QUEUED, f"Retrying {len(failed)} entries.", preview_id, len(failed))
 
-    def reverse(self, preview_id: int, user_id: str, *, is_admin: bool) -> DecisionResult:
-        """Queue reversing entries for what a preview posted: sides swapped, dated in the original period if it is
-        still open in QuickBooks, else in the current month. Posted entries are never edited."""
-        if not is_admin:
-            return DecisionResult(
-                Decision.NOT_ALLOWED, "Only DeferredRev admins can reverse postings. Nothing changed.", preview_id
-            )
-        original = self._preview(preview_id)
-        if original.kind != "recognition":
-            return DecisionResult(
-                Decision.NOTHING, "A reversal can't be reversed; post the period again instead.", preview_id
-            )
-        period = self._reversal_period(original)
-        now = self._clock.now()
-        with self._sessions.begin() as session:
-            if session.scalar(select(models.Preview.id).where(models.Preview.reverses_preview_id == preview_id)):
-                return DecisionResult(
-                    Decision.ALREADY_DECIDED, "This posting was already reversed. Nothing changed.", preview_id
-                )
-            posted = session.scalars(
-                select(models.JournalEntry).where(
-                    models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.POSTED.value
-                )
-            ).all()
-            if not posted:
-                return DecisionResult(
-                    Decision.NOTHING, "Nothing from this preview is posted, so there is nothing to reverse.", preview_id
-                )
-            reversal = models.Preview(
-                team_id=original.team_id, realm_id=original.realm_id, period=str(period), posting_mode=original.posting_mode,
-                fingerprint="reversal", status=PreviewStatus.APPROVED.value, requested_by=user_id, decided_by=user_id,
-                decided_at=now, slack_channel=original.slack_channel, slack_ts=None, revision=0, kind="reversal",
-                reverses_preview_id=preview_id, created_at=now,
-                summary={**(original.summary or {}), "period": str(period), "period_label": period.label,
-                         "reverses": original.period, "entry_count": len(posted), "warnings": [], "blocking": []},
-            )  # fmt: skip
-            session.add(reversal)
-            session.flush()
-            session.add_all(reversal_rows(reversal, posted, period, approver=user_id, now=now))
-            audit(session, action="entries.reversal_queued", now=now, team_id=original.team_id, actor=user_id,
-                  preview_id=preview_id, reversal_preview_id=reversal.id, entries=len(posted))  # fmt: skip
-            reversal_id = reversal.id
-        return DecisionResult(
-            Decision.QUEUED, f"Reversing {len(posted)} entries in {period.label}.", reversal_id, len(posted)
-        )
-
-    def _reversal_period(self, original: models.Preview) -> Period:
-        period = Period.parse(original.period)
-        if not original.realm_id:
-            return period
+    def request_reversal(self, team_id: str, preview_id: int, actor: Actor, *, channel_id: str | None) -> DecisionResult:
+        """Ask to reverse what a preview posted: a reversal preview, which an approver must approve like any other."""
         try:
-            close = self._gateway.client_for(original.team_id, original.realm_id).preferences().book_close_date
-        except (QboError, NotConnectedError):
-            close = None
-        if close is not None and period.end <= close:
-            return Period.of(self._clock.now().date())
-        return period
+            original = self._preview(team_id, preview_id)
+        except PreviewNotFoundError:
+            return not_found(preview_id)
+        if not may_decide(self._workspaces.settings(team_id), actor):
+            return DecisionResult(
+                Decision.NOT_ALLOWED, "Only approvers can ask for a posting to be reversed. Nothing changed.", preview_id
+            )
+        return self._reversals.request(original, actor, channel_id=channel_id)
 
     def history(self, team_id: str, limit: int = 10) -> list[dict[str, Any]]:
         with self._sessions() as session:
@@ -669,24 +678,6 @@ class PreviewService:
         ]
 
 
-def _already(preview: models.Preview | None, preview_id: int) -> DecisionResult:
-    if preview is None:
-        return DecisionResult(Decision.ALREADY_DECIDED, "This preview no longer exists.", preview_id)
-    who = f" by <@{preview.decided_by}>" if preview.decided_by else ""
-    words = {
-        PreviewStatus.APPROVED.value: f"already approved{who}",
-        PreviewStatus.POSTED.value: f"already approved{who} and posted",
-        PreviewStatus.FAILED.value: f"already approved{who}",
-        PreviewStatus.REJECTED.value: f"already rejected{who}",
-        PreviewStatus.STALE.value: "out of date; refresh it",
-    }
-    return DecisionResult(
-        Decision.ALREADY_DECIDED,
-        f"This preview is {words.get(preview.status, preview.status)}. Nothing changed.",
-        preview_id,
-    )
-
-
 def _currencies_quickbooks_refuses(drafts: Sequence[JournalEntryDraft], home_currency: str) -> list[str]:
     """Without multicurrency QuickBooks books every entry in its home currency: a JPY amount would land as USD."""
     foreign: dict[str, set[str]] = defaultdict(set)
@@ -709,17 +700,6 @@ def _name_some(names: Sequence[str], shown: int) -> str:
     """ "A, B, C and 4 more"."""
     listed = ", ".join(names[:shown])
     return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
-
-
-def _serialize_postings(session: Session, team_id: str) -> None:
-    """Hold the workspace's row until commit: on PostgreSQL a row lock, on SQLite the database's write lock. Approvals
-    and retries check what is already queued and queue more under it, one transaction at a time per workspace."""
-    session.execute(
-        update(models.Workspace)
-        .where(models.Workspace.team_id == team_id)
-        .values(name=models.Workspace.name)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _covered_since(failed: Sequence[models.JournalEntry], current: PeriodEntries | None) -> list[str]:

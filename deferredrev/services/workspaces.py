@@ -51,11 +51,11 @@ class SettingsValidationError(Exception):
 
 
 class WorkspaceService:
-    def __init__(self, *, sessions: SessionFactory, clock: Clock, default_plan: Plan, configured_admins: frozenset[str]):
+    def __init__(self, *, sessions: SessionFactory, clock: Clock, default_plan: Plan):
         self._sessions = sessions
         self._clock = clock
         self._default_plan = default_plan
-        self.configured_admins = configured_admins
+        self._enterprises: dict[str, str] = {}  # organisations already written, so requests don't write them again
 
     def settings(self, team_id: str) -> WorkspaceSettings:
         with self._sessions() as session:  # read-only: no write lock unless the workspace is new
@@ -109,6 +109,24 @@ class WorkspaceService:
             if row.name != name:
                 row.name = name[:255]
                 row.updated_at = now
+
+    def note_enterprise(self, team_id: str, enterprise_id: str) -> None:
+        """The Enterprise Grid organisation a workspace belongs to, as its requests say: background work needs it to
+        find an org-wide installation's token. Written only when it changes."""
+        if self._enterprises.get(team_id) == enterprise_id:
+            return
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=now)
+            if row.enterprise_id != enterprise_id:
+                row.enterprise_id = enterprise_id
+                row.updated_at = now
+        self._enterprises[team_id] = enterprise_id
+
+    def enterprise_of(self, team_id: str) -> str | None:
+        with self._sessions() as session:
+            row = session.get(Workspace, team_id)
+        return row.enterprise_id if row is not None else None
 
     def mark_uninstalled(self, team_id: str) -> None:
         now = self._clock.now()

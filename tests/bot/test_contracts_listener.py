@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError
 
 from deferredrev.bot import ids
-from deferredrev.bot.admins import AdminChecker
+from deferredrev.bot.authority import Authority
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.contracts import (
     MAX_FILE_BYTES,
@@ -121,13 +121,11 @@ CONTRACTS_CSV = b"contract_id,customer,amount,currency,start_date,end_date\nC1,A
 def import_deps(sessions: SessionFactory, *, default_plan: Plan = Plan.GROWTH) -> BotDeps:
     clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
     return BotDeps(
-        workspaces=WorkspaceService(
-            sessions=sessions, clock=clock, default_plan=default_plan, configured_admins=frozenset()
-        ),
+        workspaces=WorkspaceService(sessions=sessions, clock=clock, default_plan=default_plan),
         connections=Mock(ConnectionService),
         mappings=Mock(MappingService),
         status=Mock(StatusReader),
-        admins=Mock(AdminChecker),
+        authority=Mock(Authority),
         sessions=sessions,
         public_url="http://localhost:3000",
         clock=clock,

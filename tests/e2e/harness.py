@@ -22,6 +22,7 @@ from deferredrev.sandbox.intuit.config import AutoConsent
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.sandbox.slack import SlackDriver, SlackSandbox, Workspace
 from deferredrev.server import RunningServer, start_in_background
+from deferredrev.services.actors import Actor
 from deferredrev.services.posting import BATCH_CALLS_PER_MINUTE, SINGLE_CALLS_PER_MINUTE, Pacer
 from deferredrev.settings import Settings
 from deferredrev.web.qbo_routes import BROWSER_COOKIE, CONFIRM_COOKIE, CONTINUE_BUTTON
@@ -61,10 +62,10 @@ class Stack:
         message = self.slack.wait_for_ephemeral(channel, user, contains=contains)
         return _text_of(message)
 
-    def connect_link(self, user: str = ADMIN, *, reconnect: bool = False) -> str:
-        seen = len(self.slack.ephemerals(CHANNEL, user))
-        self.command("reconnect" if reconnect else "connect", user=user)
-        message = self.slack.wait_for_ephemeral(CHANNEL, user, contains="QuickBooks", after=seen)
+    def connect_link(self, user: str = ADMIN, *, reconnect: bool = False, channel: str = CHANNEL) -> str:
+        seen = len(self.slack.ephemerals(channel, user))
+        self.command("reconnect" if reconnect else "connect", user=user, channel=channel)
+        message = self.slack.wait_for_ephemeral(channel, user, contains="QuickBooks", after=seen)
         for block in _blocks_of(message):
             for element in block.get("elements", []):
                 if element.get("url"):
@@ -100,10 +101,25 @@ class Stack:
         callback = consent.headers["location"]
         return self.browser.get(callback, headers={"cookie": f"{BROWSER_COOKIE}={cookie}"})
 
-    def connect(self, user: str = ADMIN, *, realm: str = US_REALM, reconnect: bool = False) -> httpx.Response:
-        result = self.browser_connect(self.connect_link(user, reconnect=reconnect), realm=realm)
+    def connect(
+        self, user: str = ADMIN, *, realm: str = US_REALM, reconnect: bool = False, channel: str = CHANNEL
+    ) -> httpx.Response:
+        result = self.browser_connect(self.connect_link(user, reconnect=reconnect, channel=channel), realm=realm)
         assert result.status_code == 302 and "outcome=" in result.headers["location"], result.headers
         return result
+
+    def install(self, team: str = TEAM, user: str = ADMIN) -> None:
+        """Install the app in ``team`` through /slack/install, as its admin would (multi-workspace mode)."""
+        self.slack.set_browser_session(team, user)
+        install = self.browser.get(self.url + "/slack/install")
+        assert install.status_code == 200, install.text[:500]
+        authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', install.text)
+        assert authorize, install.text[:500]
+        state_cookie = install.headers["set-cookie"].split(";", 1)[0]
+        approved = self.browser.get(html.unescape(authorize.group(1)))
+        assert approved.status_code == 302, approved.text[:500]
+        finished = self.browser.get(approved.headers["location"], headers={"cookie": state_cookie})
+        assert finished.status_code == 200, finished.text[:500]
 
     def service_env(self) -> dict[str, str]:
         """Environment for another service process sharing this one's database, keys and sandboxes."""
@@ -216,13 +232,18 @@ C-1006,Zeta Co,24000.00,USD,2025-11-01,2027-10-31,monthly_prorated,Two-year deal
 """
 
 
+def actor(user: str, *, admin: bool = False) -> Actor:
+    """A full member of the workspace deciding, as the Slack surface would establish it."""
+    return Actor(user, is_admin=admin, is_member=True)
+
+
 def scale_for_tests(stack: Stack) -> None:
     stack.server.app.posting.batch_pacer = Pacer(BATCH_CALLS_PER_MINUTE, time_scale=60)
     stack.server.app.posting.single_pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=60)
 
 
-def map_accounts(stack: Stack) -> None:
-    chart = stack.server.app.mappings.chart(TEAM)
+def map_accounts(stack: Stack, team: str = TEAM, user: str = ADMIN) -> None:
+    chart = stack.server.app.mappings.chart(team)
     deferred = next(a for a in chart if a.name == "Deferred Revenue")
     revenue = next(a for a in chart if a.account_type == "Income" and a.active)
-    stack.server.app.mappings.save(TEAM, deferred_revenue_id=deferred.id, revenue_id=revenue.id, user_id=ADMIN)
+    stack.server.app.mappings.save(team, deferred_revenue_id=deferred.id, revenue_id=revenue.id, user_id=user)

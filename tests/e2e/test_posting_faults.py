@@ -20,7 +20,7 @@ from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv
 from deferredrev.services.posting import SINGLE_CALLS_PER_MINUTE, Pacer, PostingWorker, WorkReport
 from deferredrev.storage.models import EntryStatus, JournalEntry
-from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack
+from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack, actor
 from tests.e2e.test_preview_posting import click_post, expected_revenue, preview, qbo_entries, revenue_in_qbo, wait_posted
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def approve_without_posting(stack: Stack, entries: int = 5) -> int:
     """Approve a preview through the service, without the immediate background run, so a test controls posting."""
     result = stack.server.app.previews.create(TEAM, stack.server.app.previews.default_period().parse("2026-10"),
                                               requested_by=ADMIN, channel_id=CHANNEL)  # fmt: skip
-    decision = stack.server.app.previews.approve(result.preview_id, APPROVER, is_admin=False)
+    decision = stack.server.app.previews.approve(TEAM, result.preview_id, actor(APPROVER))
     assert decision.entries == entries, decision
     return result.preview_id
 

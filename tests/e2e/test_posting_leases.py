@@ -16,7 +16,7 @@ from deferredrev.sandbox.intuit import Fault
 from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.posting import BATCH_CALLS_PER_MINUTE, SINGLE_CALLS_PER_MINUTE, Pacer, PostingWorker, WorkReport
 from deferredrev.storage.models import EntryStatus, JournalEntry, JournalEntryLine
-from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack
+from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack, actor
 from tests.e2e.test_preview_posting import qbo_entries
 
 MAX_RETRIES = 4  # QboClient's default: a write with a requestid is retried that many times
@@ -28,7 +28,7 @@ def approve(stack: Stack, period: str) -> int:
     """Approve a period's preview through the service, without the background run, so the test decides who posts."""
     previews = stack.server.app.previews
     result = previews.create(TEAM, Period.parse(period), requested_by=ADMIN, channel_id=CHANNEL)
-    decision = previews.approve(result.preview_id, APPROVER, is_admin=False)
+    decision = previews.approve(TEAM, result.preview_id, actor(APPROVER))
     assert decision.entries, decision
     return int(decision.entries)
 

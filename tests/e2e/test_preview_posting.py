@@ -18,7 +18,7 @@ from deferredrev.sandbox.intuit.seed import US_REALM
 from deferredrev.services.contracts import import_contracts_csv, load_contracts
 from deferredrev.services.previews import Decision
 from deferredrev.storage.models import JournalEntry, Preview
-from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, CONTRACTS, MEMBER, TEAM, Stack
+from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, CONTRACTS, MEMBER, TEAM, Stack, actor
 
 PERIOD = "2026-10"
 VALIDATION_FAULT = json.dumps({
@@ -53,6 +53,16 @@ def wait_posted(stack: Stack, ts: str, contains: str = "Posted", timeout: float 
         message=f"the preview to say {contains!r}",
     )
     return str(message.blocks)
+
+
+def reverse(stack: Stack, original: int, requester: str = ADMIN, approver: str = APPROVER) -> int:
+    """Ask for a reversal and approve it, as two people would in the channel; the reversal preview's id."""
+    previews = stack.server.app.previews
+    asked = previews.request_reversal(TEAM, original, actor(requester, admin=True), channel_id=CHANNEL)
+    assert asked.decision is Decision.REQUESTED, asked.message
+    approved = previews.approve(TEAM, asked.preview_id, actor(approver))
+    assert approved.decision is Decision.APPROVED, approved.message
+    return asked.preview_id
 
 
 def qbo_entries(stack: Stack) -> list[dict]:  # type: ignore[type-arg]
@@ -272,8 +282,8 @@ def test_closed_after_approval_ends_failed_with_retry(ready: Stack) -> None:
     ts = preview(stack)
     with stack.server.runtime.sessions() as session:
         preview_id = session.scalars(select(Preview.id)).one()  # the only preview of this test
-    stack.slack.wait_for(lambda: stack.server.app.previews.state(preview_id)["ts"], message="the message recorded")
-    approved = stack.server.app.previews.approve(preview_id, APPROVER, is_admin=False)  # queued, not yet posted
+    stack.slack.wait_for(lambda: stack.server.app.previews.state(TEAM, preview_id)["ts"], message="the message recorded")
+    approved = stack.server.app.previews.approve(TEAM, preview_id, actor(APPROVER))  # queued, not yet posted
     assert approved.entries == 5
     stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # the books close before the worker posts
     stack.server.app.posting.run()
@@ -319,14 +329,14 @@ def test_a_failed_reversal_is_retried_as_it_is(ready: Stack) -> None:
     stack.intuit.inject(Fault.http_status(400, body=VALIDATION_FAULT, content_type="application/json",
                                           path="/journalentry", method="POST", times=1))  # fmt: skip
     [posted] = previews.history(TEAM)[:1]
-    reversal = previews.reverse(posted["preview_id"], ADMIN, is_admin=True).preview_id
+    reversal = reverse(stack, posted["preview_id"])
 
     def settled_as(outcome: str) -> bool:  # what the scheduler does, until the reversal's entries are all done
         posting.run()
         return previews.settle(reversal) == outcome
 
     stack.slack.wait_for(lambda: settled_as("failed"), message="one reversing entry failed")
-    assert previews.retry_failed(reversal, APPROVER, is_admin=False).decision is Decision.QUEUED
+    assert previews.retry_failed(TEAM, reversal, actor(APPROVER)).decision is Decision.QUEUED
     stack.slack.wait_for(lambda: settled_as("posted"), message="the retried reversal posted")
     assert all(total == 0 for total in revenue_in_qbo(qbo_entries(stack)).values())
 
@@ -398,6 +408,11 @@ def test_history_and_reversal(ready: Stack) -> None:
     stack.command("history")
     assert "Preview #" in stack.ephemeral_text(ADMIN, contains="Recent previews")
     stack.driver.click(ADMIN, action_id=ids.HISTORY_REVERSE, channel=CHANNEL)
+    asked = stack.slack.wait_for_message(CHANNEL, contains="Reversal of 2026-10")
+    assert "5 entries to approve" in asked.text and len(qbo_entries(stack)) == 5  # nothing posted before approval
+    stack.driver.click(ADMIN, action_id=ids.PREVIEW_APPROVE, channel=CHANNEL, message_ts=asked.ts)
+    assert "someone other than the person who asked" in stack.ephemeral_text(ADMIN, contains="Four-eyes")
+    click_post(stack, asked.ts)
     stack.slack.wait_for(lambda: len(qbo_entries(stack)) == 10, timeout=30, message="the reversing entries")
     assert all(total == 0 for total in revenue_in_qbo(qbo_entries(stack)).values())
     reversals = [e for e in qbo_entries(stack) if e["DocNumber"].startswith("RV")]
@@ -416,7 +431,7 @@ def test_a_reversal_in_a_later_month_does_not_make_that_month_look_posted(ready:
     wait_posted(stack, ts)
     stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # October closes: its reversal lands in November
     [posted] = stack.server.app.previews.history(TEAM)[:1]
-    assert stack.server.app.previews.reverse(posted["preview_id"], ADMIN, is_admin=True).message
+    reverse(stack, posted["preview_id"])
 
     def reversals_posted() -> bool:  # what the scheduler does: a run still finishing October may hold the worker
         stack.server.app.posting.run()
@@ -450,7 +465,7 @@ def test_a_line_over_quickbooks_largest_amount_blocks_posting_with_the_reason(re
     with stack.server.runtime.sessions() as session:
         preview_id = session.scalars(select(Preview.id).order_by(Preview.id.desc())).first()
     assert preview_id is not None
-    refused = stack.server.app.previews.approve(preview_id, APPROVER, is_admin=False)  # as a forged click would
+    refused = stack.server.app.previews.approve(TEAM, preview_id, actor(APPROVER))  # as a forged click would
     assert "more than QuickBooks accepts" in refused.message
     with stack.server.runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0  # nothing was queued

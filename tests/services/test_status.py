@@ -13,7 +13,7 @@ from deferredrev.storage.models import Workspace
 
 def reader(engine: Engine, sessions) -> tuple[StatusReader, WorkspaceService]:  # type: ignore[no-untyped-def]
     clock = ManualClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
-    workspaces = WorkspaceService(sessions=sessions, clock=clock, default_plan=Plan.GROWTH, configured_admins=frozenset())
+    workspaces = WorkspaceService(sessions=sessions, clock=clock, default_plan=Plan.GROWTH)
     return StatusReader(engine=engine, workspaces=workspaces), workspaces
 
 

@@ -149,6 +149,11 @@ def admin_only(action: str) -> Message:
     ]
 
 
+def refused(reason: str) -> Message:
+    """Someone who may not take part at all (a guest, another organisation's user...): the reason, in their words."""
+    return reason, [section(f":no_entry: {escape(reason)}")]
+
+
 def not_connected(what: str) -> Message:
     text = f"Connect QuickBooks first to {what}."
     return text, [

@@ -118,9 +118,10 @@ def _state_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     if status == "open":
         if not content.get("can_post"):
             return [actions(button("Reject", ids.PREVIEW_REJECT, value=preview_id), block_id=f"decide-{preview_id}")]
+        what = "reversing journal entries dated" if state.get("kind") == "reversal" else "journal entries for"
         confirm = confirm_dialog(
             "Post to QuickBooks?",
-            f"Post {content.get('entry_count', 0):,} journal entries for {content['period_label']} to "
+            f"Post {content.get('entry_count', 0):,} {what} {content['period_label']} to "
             f"{escape(content.get('company') or 'QuickBooks')}.",
             "Post",
         )
@@ -186,12 +187,16 @@ def _footer(state: dict[str, Any], content: dict[str, Any]) -> Block:
 def _fallback_text(state: dict[str, Any], content: dict[str, Any]) -> str:
     status = state["status"]
     label = content["period_label"]
+    if state.get("kind") == "reversal":
+        what = f"Reversal of {content.get('reverses', '')} dated {label}"
+    else:
+        what = f"Revenue recognition for {label}"
     if status == "open":
-        return f"Revenue recognition preview for {label}: {content.get('entry_count', 0)} entries to approve"
-    return f"Revenue recognition for {label}: {status}"
+        return f"{what}: {content.get('entry_count', 0)} entries to approve"
+    return f"{what}: {status}"
 
 
-def history_message(items: list[dict[str, Any]], *, is_admin: bool) -> Message:
+def history_message(items: list[dict[str, Any]], *, can_reverse: bool) -> Message:
     if not items:
         return "No previews yet.", [section("No previews or postings yet. Run `/deferredrev preview` in a channel.")]
     blocks: list[Block] = [header("Recent previews and postings")]
@@ -209,16 +214,17 @@ def history_message(items: list[dict[str, Any]], *, is_admin: bool) -> Message:
             f"{' · reversed ' + str(item['reversed']) if item['reversed'] else ''}"
         )
         accessory = None
-        if is_admin and item["kind"] == "recognition" and item["posted"] > 0:
+        if can_reverse and item["kind"] == "recognition" and item["posted"] > 0:
             accessory = button(
                 "Reverse",
                 ids.HISTORY_REVERSE,
                 value=str(item["preview_id"]),
                 style="danger",
                 confirm=confirm_dialog(
-                    "Reverse this posting?",
-                    f"Posts {item['posted']:,} reversing entries to QuickBooks. The original entries stay as they are.",
-                    "Reverse",
+                    "Ask for a reversal?",
+                    f"Shows the {item['posted']:,} reversing entries as a preview in the channel. Nothing reaches "
+                    "QuickBooks until an approver approves it; the original entries stay as they are.",
+                    "Ask for reversal",
                     danger=True,
                 ),
             )

@@ -9,11 +9,12 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from deferredrev.bot import ids
+from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import flows
 from deferredrev.bot.listeners.guard import GuardedApp
-from deferredrev.bot.listeners.replies import channel_id_of, reply, team_id_of, user_id_of
+from deferredrev.bot.listeners.replies import channel_id_of, reply
 
 
 def register(app: GuardedApp) -> None:
@@ -32,47 +33,35 @@ def ack_only(ack: Ack) -> None:
     ack()
 
 
-def connect_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    text, blocks = flows.connect_message(deps, client, team_id_of(body), user_id_of(body), reconnect=False)
-    reply(body, respond, client, text, blocks)
+def connect_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    reply(body, respond, client, *flows.connect_message(deps, client, who, reconnect=False))
 
 
-def reconnect_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    text, blocks = flows.connect_message(deps, client, team_id_of(body), user_id_of(body), reconnect=True)
-    reply(body, respond, client, text, blocks)
+def reconnect_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    reply(body, respond, client, *flows.connect_message(deps, client, who, reconnect=True))
 
 
-def open_mappings_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    refusal = flows.open_mappings(
-        deps, client, trigger_id=body["trigger_id"], team_id=team_id_of(body), user_id=user_id_of(body)
-    )
+def open_mappings_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    refusal = flows.open_mappings(deps, client, trigger_id=body["trigger_id"], who=who)
     if refusal is not None:
         reply(body, respond, client, *refusal)
 
 
-def open_settings_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    refusal = flows.open_settings(
-        deps,
-        client,
-        trigger_id=body["trigger_id"],
-        team_id=team_id_of(body),
-        user_id=user_id_of(body),
-        channel_id=channel_id_of(body),
-    )
+def open_settings_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    refusal = flows.open_settings(deps, client, trigger_id=body["trigger_id"], who=who, channel_id=channel_id_of(body))
     if refusal is not None:
         reply(body, respond, client, *refusal)
 
 
-def disconnect_ask_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    reply(body, respond, client, *flows.disconnect_message(deps, client, team_id_of(body), user_id_of(body)))
+def disconnect_ask_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    reply(body, respond, client, *flows.disconnect_message(deps, client, who))
 
 
-def disconnect_confirmed(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    team_id, user_id = team_id_of(body), user_id_of(body)
-    if not deps.admins.is_admin(client, team_id, user_id):
-        reply(body, respond, client, *messages.admin_only("disconnect QuickBooks"))
+def disconnect_confirmed(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    if refusal := flows.admin_refusal(deps, client, who, "disconnect QuickBooks"):
+        reply(body, respond, client, *refusal)
         return
-    company = deps.connections.disconnect(team_id, user_id=user_id, channel_id=channel_id_of(body))
+    company = deps.connections.disconnect(who.team_id, user_id=who.user_id, channel_id=channel_id_of(body))
     if company is None:
         text, blocks = messages.error_message("QuickBooks was already disconnected.")
     else:

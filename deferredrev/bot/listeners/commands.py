@@ -10,13 +10,14 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from deferredrev.bot import ids
+from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import contracts, flows, previews
 from deferredrev.bot.listeners.guard import GuardedApp, Later
 
-Subcommand = Callable[[BotDeps, WebClient, dict[str, Any], str], Message | None]
+Subcommand = Callable[[BotDeps, WebClient, dict[str, Any], Requester, str], Message | None]
 
 
 def register(app: GuardedApp) -> None:
@@ -24,24 +25,30 @@ def register(app: GuardedApp) -> None:
 
 
 def handle_command(
-    ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, later: Later
+    ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, later: Later, who: Requester
 ) -> None:
     name, _, rest = (command.get("text") or "").strip().partition(" ")
     quick = QUICK_ANSWERS.get(name.lower())
     handler = SUBCOMMANDS.get(name.lower())
     if quick is not None or handler is None:
         # Answers that need only our database go back in the acknowledgement itself: no second request to Slack.
-        text, blocks = quick(deps, command) if quick is not None else _help(name)
+        text, blocks = quick(deps, who) if quick is not None else _help(name)
         ack(text=text, blocks=blocks)
         return
     ack()  # the rest talk to Slack or QuickBooks: after the ack, so Slack's 3 seconds never depend on them
-    later(_run_subcommand, handler, deps, client, command, rest.strip(), respond)
+    later(_run_subcommand, handler, deps, client, command, who, rest.strip(), respond)
 
 
 def _run_subcommand(
-    handler: Subcommand, deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str, respond: Respond
+    handler: Subcommand,
+    deps: BotDeps,
+    client: WebClient,
+    command: dict[str, Any],
+    who: Requester,
+    rest: str,
+    respond: Respond,
 ) -> None:
-    answer = handler(deps, client, command, rest)
+    answer = handler(deps, client, command, who, rest)
     if answer is not None:
         text, blocks = answer
         respond(text=text, blocks=blocks, response_type="ephemeral")
@@ -52,40 +59,31 @@ def _help(name: str) -> Message:
     return messages.help_message() if known else messages.help_message(unknown=name)
 
 
-def _status(deps: BotDeps, command: dict[str, Any]) -> Message:
-    return flows.status_message(deps, command["team_id"])
+def _status(deps: BotDeps, who: Requester) -> Message:
+    return flows.status_message(deps, who.team_id)
 
 
-def _connect(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
-    return flows.connect_message(deps, client, command["team_id"], command["user_id"], reconnect=False)
+def _connect(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message:
+    return flows.connect_message(deps, client, who, reconnect=False)
 
 
-def _reconnect(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
-    return flows.connect_message(deps, client, command["team_id"], command["user_id"], reconnect=True)
+def _reconnect(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message:
+    return flows.connect_message(deps, client, who, reconnect=True)
 
 
-def _mappings(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
-    return flows.open_mappings(
-        deps, client, trigger_id=command["trigger_id"], team_id=command["team_id"], user_id=command["user_id"]
-    )
+def _mappings(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message | None:
+    return flows.open_mappings(deps, client, trigger_id=command["trigger_id"], who=who)
 
 
-def _settings(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
-    return flows.open_settings(
-        deps,
-        client,
-        trigger_id=command["trigger_id"],
-        team_id=command["team_id"],
-        user_id=command["user_id"],
-        channel_id=command.get("channel_id"),
-    )
+def _settings(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message | None:
+    return flows.open_settings(deps, client, trigger_id=command["trigger_id"], who=who, channel_id=command.get("channel_id"))
 
 
-def _disconnect(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
-    return flows.disconnect_message(deps, client, command["team_id"], command["user_id"])
+def _disconnect(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message:
+    return flows.disconnect_message(deps, client, who)
 
 
-QUICK_ANSWERS: dict[str, Callable[[BotDeps, dict[str, Any]], Message]] = {"status": _status}
+QUICK_ANSWERS: dict[str, Callable[[BotDeps, Requester], Message]] = {"status": _status}
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     "connect": _connect,

@@ -20,12 +20,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from deferredrev.bot import ids
+from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import contracts as blocks
 from deferredrev.bot.blocks import messages, modals
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.listeners import flows
 from deferredrev.bot.listeners.guard import GuardedApp, Later
-from deferredrev.bot.listeners.replies import channel_id_of, metadata_of, reply, team_id_of, user_id_of
+from deferredrev.bot.listeners.replies import channel_id_of, metadata_of, reply
 from deferredrev.revrec.csv_contracts import LineError, NotUtf8Error, decode_contracts_csv
 from deferredrev.services.contract_stats import contract_stats
 from deferredrev.services.contracts import ContractImportError, import_contracts_csv
@@ -57,43 +59,30 @@ def register(app: GuardedApp) -> None:
 # ---- /deferredrev contracts ------------------------------------------------------------------------------------------
 
 
-def contracts_message(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
+def contracts_message(
+    deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str
+) -> Message | None:
     """Counts and totals with an Import button for admins; `/deferredrev contracts import` opens the import at once."""
-    team_id, user_id = command["team_id"], command["user_id"]
     if rest.lower() == "import":
-        return open_import(
-            deps,
-            client,
-            trigger_id=command["trigger_id"],
-            team_id=team_id,
-            user_id=user_id,
-            channel_id=command.get("channel_id"),
-        )
-    stats = contract_stats(deps.sessions, team_id, deps.clock.now().date())
-    return blocks.contracts_overview(stats, can_import=deps.admins.is_admin(client, team_id, user_id))
+        return open_import(deps, client, trigger_id=command["trigger_id"], who=who, channel_id=command.get("channel_id"))
+    stats = contract_stats(deps.sessions, who.team_id, deps.clock.now().date())
+    return blocks.contracts_overview(stats, can_import=deps.authority.is_admin(client, who))
 
 
 def open_import(
-    deps: BotDeps, client: WebClient, *, trigger_id: str, team_id: str, user_id: str, channel_id: str | None
+    deps: BotDeps, client: WebClient, *, trigger_id: str, who: Requester, channel_id: str | None
 ) -> Message | None:
     """Open the import modal (remembering where to answer); a refusal message for non-admins."""
-    if not deps.admins.is_admin(client, team_id, user_id):
-        return messages.admin_only("import contracts")
+    if refusal := flows.admin_refusal(deps, client, who, "import contracts"):
+        return refusal
     view = modals.import_modal()
     view["private_metadata"] = json.dumps({"channel_id": channel_id})
     client.views_open(trigger_id=trigger_id, view=view)
     return None
 
 
-def open_import_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    refusal = open_import(
-        deps,
-        client,
-        trigger_id=body["trigger_id"],
-        team_id=team_id_of(body),
-        user_id=user_id_of(body),
-        channel_id=channel_id_of(body),
-    )
+def open_import_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    refusal = open_import(deps, client, trigger_id=body["trigger_id"], who=who, channel_id=channel_id_of(body))
     if refusal is not None:
         reply(body, respond, client, *refusal)
 
@@ -102,13 +91,14 @@ def open_import_clicked(body: dict[str, Any], client: WebClient, respond: Respon
 
 
 def import_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later, who: Requester
 ) -> None:
     """What needs no download is answered in the modal at once; the download and import run after the ack (a big
     file takes longer than Slack's 3 seconds) and the modal is updated with the result."""
-    team_id, user_id = team_id_of(body), user_id_of(body)
-    if not deps.admins.is_admin(client, team_id, user_id):
-        _field_error(ack, f"Only {blocks.WHO_CAN_IMPORT}")
+    team_id, user_id = who.team_id, who.user_id
+    clearance = deps.authority.clearance(client, who)
+    if not clearance.is_admin:
+        _field_error(ack, clearance.refusal("import contracts") or f"Only {blocks.WHO_CAN_IMPORT}")
         return
     upload = uploaded_file(view)
     if upload is None:

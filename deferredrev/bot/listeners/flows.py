@@ -8,6 +8,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import messages, modals
 from deferredrev.bot.blocks.home import ActivityLine, home_view
 from deferredrev.bot.blocks.messages import Message
@@ -31,9 +32,19 @@ ACTIVITY_WORDS = {
 }
 
 
-def connect_message(deps: BotDeps, client: WebClient, team_id: str, user_id: str, *, reconnect: bool) -> Message:
-    if not deps.admins.is_admin(client, team_id, user_id):
-        return messages.admin_only("connect QuickBooks")
+def admin_refusal(deps: BotDeps, client: WebClient, who: Requester, doing: str) -> Message | None:
+    """Why ``who`` may not ``doing`` (e.g. "connect QuickBooks"), or None when they are a DeferredRev admin here."""
+    clearance = deps.authority.clearance(client, who)
+    if clearance.is_admin:
+        return None
+    reason = clearance.refusal(doing)
+    return messages.refused(reason) if reason else messages.admin_only(doing)
+
+
+def connect_message(deps: BotDeps, client: WebClient, who: Requester, *, reconnect: bool) -> Message:
+    if refusal := admin_refusal(deps, client, who, "connect QuickBooks"):
+        return refusal
+    team_id, user_id = who.team_id, who.user_id
     settings = deps.workspaces.settings(team_id)
     if not settings.plan.allows_quickbooks:
         return messages.plan_required(settings.plan.value)
@@ -61,10 +72,11 @@ def status_message(deps: BotDeps, team_id: str) -> Message:
     return messages.status_message(status.connection, status.mapping, status.settings)
 
 
-def open_mappings(deps: BotDeps, client: WebClient, *, trigger_id: str, team_id: str, user_id: str) -> Message | None:
+def open_mappings(deps: BotDeps, client: WebClient, *, trigger_id: str, who: Requester) -> Message | None:
     """Open the mappings modal; return a message instead when the user can't (not admin, not connected)."""
-    if not deps.admins.is_admin(client, team_id, user_id):
-        return messages.admin_only("change account mappings")
+    if refusal := admin_refusal(deps, client, who, "change account mappings"):
+        return refusal
+    team_id = who.team_id
     status = deps.connections.status(team_id)
     if status.status == "expired":
         return messages.connection_expired("read your chart of accounts")
@@ -87,26 +99,27 @@ def warm_chart(deps: BotDeps, team_id: str) -> None:
 
 
 def open_settings(
-    deps: BotDeps, client: WebClient, *, trigger_id: str, team_id: str, user_id: str, channel_id: str | None
+    deps: BotDeps, client: WebClient, *, trigger_id: str, who: Requester, channel_id: str | None
 ) -> Message | None:
-    if not deps.admins.is_admin(client, team_id, user_id):
-        return messages.admin_only("change settings")
-    view = modals.settings_modal(deps.workspaces.settings(team_id))
+    if refusal := admin_refusal(deps, client, who, "change settings"):
+        return refusal
+    view = modals.settings_modal(deps.workspaces.settings(who.team_id))
     view["private_metadata"] = json.dumps({"channel_id": channel_id})
     client.views_open(trigger_id=trigger_id, view=view)
     return None
 
 
-def disconnect_message(deps: BotDeps, client: WebClient, team_id: str, user_id: str) -> Message:
-    if not deps.admins.is_admin(client, team_id, user_id):
-        return messages.admin_only("disconnect QuickBooks")
-    status = deps.connections.status(team_id)
+def disconnect_message(deps: BotDeps, client: WebClient, who: Requester) -> Message:
+    if refusal := admin_refusal(deps, client, who, "disconnect QuickBooks"):
+        return refusal
+    status = deps.connections.status(who.team_id)
     if status.status in ("not_connected", "disconnected"):
         return messages.error_message("QuickBooks isn't connected, so there is nothing to disconnect.")
     return messages.disconnect_confirm(status.company_name or "QuickBooks")
 
 
-def publish_home(deps: BotDeps, client: WebClient, team_id: str, user_id: str) -> None:
+def publish_home(deps: BotDeps, client: WebClient, who: Requester) -> None:
+    team_id, user_id = who.team_id, who.user_id
     with deps.sessions() as session:
         events = audit_trail(session, team_id, limit=40)
     activity = [ActivityLine(e.created_at, ACTIVITY_WORDS[e.action]) for e in events if e.action in ACTIVITY_WORDS]
@@ -115,7 +128,7 @@ def publish_home(deps: BotDeps, client: WebClient, team_id: str, user_id: str) -
         status.connection,
         status.mapping,
         status.settings,
-        is_admin=deps.admins.is_admin(client, team_id, user_id),
+        is_admin=deps.authority.is_admin(client, who),
         activity=activity,
     )
     try:

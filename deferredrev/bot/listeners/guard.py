@@ -10,8 +10,10 @@
 * **Failures to one place.** An exception, before or after the ack, goes to ``on_error`` (the function also
   registered with ``@app.error``); before the ack, Slack gets an empty ack rather than waiting out its 3 seconds.
 * **Dependencies.** Listeners that take ``deps`` get :class:`~deferredrev.bot.deps.BotDeps`; ``later`` gets a
-  :class:`Later`. Bolt injects the other arguments by name, once: the wrapper declares the listener's own
-  parameters (plus the ``context`` and ``body`` the error path needs). ``respond`` (and ``context.respond``, which the
+  :class:`Later`; ``who`` gets the :class:`~deferredrev.bot.authority.Requester` (the workspace acted on and the
+  user; a request that names no workspace is refused before the listener runs). Bolt injects the other arguments
+  by name, once: the wrapper declares the listener's own parameters (plus the ``context`` and ``body`` the error
+  path needs). ``respond`` (and ``context.respond``, which the
   error handler uses) posts through the shared :class:`~deferredrev.bot.response_url.ResponseUrlPoster` when there is
   one, over kept-alive connections.
 """
@@ -27,6 +29,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_bolt.util.utils import get_arg_names_of_callable
 
+from deferredrev.bot.authority import UnknownWorkspaceError, requester_of
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.response_url import PooledRespond, ResponseUrlPoster
 
@@ -34,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 ErrorHandler = Callable[[Exception, dict[str, Any], BoltContext], None]
 Listener = Callable[..., Any]
-OURS = frozenset({"deps", "later"})
+OURS = frozenset({"deps", "later", "who"})
 
 
 class Later:
@@ -97,7 +100,7 @@ class GuardedApp:
         from_bolt = [name for name in wanted if name not in OURS]
         if after_ack and "ack" in wanted:
             raise TypeError(f"{listener.__name__} runs after the ack, so it must not take ack")
-        wants_deps, wants_later = "deps" in wanted, "later" in wanted
+        wants_deps, wants_later, wants_who = "deps" in wanted, "later" in wanted, "who" in wanted
 
         def run(**injected: Any) -> Any:
             context: BoltContext = injected["context"]
@@ -112,6 +115,16 @@ class GuardedApp:
                 kwargs["deps"] = self._deps
             if wants_later:
                 kwargs["later"] = later
+            if wants_who:
+                try:
+                    kwargs["who"] = who = requester_of(body)
+                    if who.enterprise_id:
+                        self._deps.workspaces.note_enterprise(who.team_id, who.enterprise_id)
+                except UnknownWorkspaceError as error:
+                    logger.warning("refused a request: %s", error)
+                    if context.ack is not None and context.ack.response is None:
+                        context.ack()
+                    return None
             if after_ack and later is not None:
                 context.ack()
                 later(listener, **kwargs)

@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import Ack
 
 from deferredrev.bot import ids
+from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks.modals import options_payload
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp
-from deferredrev.bot.listeners.replies import team_id_of
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.mappings import Role
 from deferredrev.services.qbo_access import NotConnectedError
@@ -24,17 +24,17 @@ def register(app: GuardedApp) -> None:
     app.options(ids.REVENUE_SELECT)(revenue_options)
 
 
-def deferred_revenue_options(ack: Ack, body: dict[str, Any], deps: BotDeps) -> None:
-    ack(options=_options(deps, body, Role.DEFERRED_REVENUE))
+def deferred_revenue_options(ack: Ack, body: dict[str, Any], deps: BotDeps, who: Requester) -> None:
+    ack(options=_options(deps, body, who, Role.DEFERRED_REVENUE))
 
 
-def revenue_options(ack: Ack, body: dict[str, Any], deps: BotDeps) -> None:
-    ack(options=_options(deps, body, Role.REVENUE))
+def revenue_options(ack: Ack, body: dict[str, Any], deps: BotDeps, who: Requester) -> None:
+    ack(options=_options(deps, body, who, Role.REVENUE))
 
 
-def _options(deps: BotDeps, body: dict[str, Any], role: Role) -> list[dict[str, Any]]:
+def _options(deps: BotDeps, body: dict[str, Any], who: Requester, role: Role) -> list[dict[str, Any]]:
     try:
-        found = deps.mappings.options(team_id_of(body), role, str(body.get("value") or ""))
+        found = deps.mappings.options(who.team_id, role, str(body.get("value") or ""))
     except (QboError, NotConnectedError) as error:
         logger.warning("account options unavailable: %s", error.__class__.__name__)
         return []

@@ -11,15 +11,22 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from deferredrev.bot import ids
+from deferredrev.bot.authority import Clearance, Requester
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.blocks.preview import history_message, preview_message, reject_modal
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp, Later
-from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, channel_id_of, reply, team_id_of, user_id_of
+from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, channel_id_of, reply
 from deferredrev.revrec.errors import PeriodError
 from deferredrev.revrec.periods import Period
-from deferredrev.services.previews import Decision, DecisionResult
+from deferredrev.services.decisions import (
+    NOT_FOUND_MESSAGE,
+    Decision,
+    DecisionResult,
+    PreviewNotFoundError,
+    may_decide,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,37 +40,35 @@ def register(app: GuardedApp) -> None:
     app.action(ids.HISTORY_REVERSE, after_ack=True)(reverse_clicked)
 
 
-def preview_command(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message | None:
+def preview_command(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message | None:
     previews = deps.preview_service
     try:
         period = Period.parse(rest) if rest else previews.default_period()
     except PeriodError:
         return messages.error_message(f"`{rest[:20]}` isn't a month. Use YYYY-MM, e.g. `/deferredrev preview 2026-10`.")
     channel = command["channel_id"]
-    result = previews.create(command["team_id"], period, requested_by=command["user_id"], channel_id=channel)
-    return post_preview(deps, client, result.preview_id, channel, detail_csv=result.detail_csv)
+    result = previews.create(who.team_id, period, requested_by=who.user_id, channel_id=channel)
+    return post_preview(deps, client, who, result.preview_id, channel, detail_csv=result.detail_csv)
 
 
 def post_preview(
-    deps: BotDeps, client: WebClient, preview_id: int, channel: str, *, detail_csv: str | None
+    deps: BotDeps, client: WebClient, who: Requester, preview_id: int, channel: str, *, detail_csv: str | None
 ) -> Message | None:
-    state = deps.preview_service.state(preview_id)
+    state = deps.preview_service.state(who.team_id, preview_id)
     text, blocks = preview_message(state, environment=deps.environment)
     try:
         posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     except SlackApiError as error:
         if error.response.get("error") in NOT_IN_CHANNEL:
             # Nobody can see it, so nobody could approve it: withdrawn in the requester's name, not left open.
-            deps.preview_service.reject(
-                preview_id, state["requested_by"], is_admin=False, reason="Not shown: DeferredRev isn't in the channel."
-            )
+            deps.preview_service.withdraw(who.team_id, preview_id, "Not shown: DeferredRev isn't in the channel.")
             return messages.error_message(
                 "I'm not in this channel, so I can't post the preview here. Invite me with `/invite @DeferredRev`, "
                 "then run the preview again."
             )
         raise
     ts = str(posted["ts"])
-    deps.preview_service.attach_message(preview_id, channel, ts)
+    deps.preview_service.attach_message(who.team_id, preview_id, channel, ts)
     if detail_csv:
         return _upload_detail(client, preview_id, state["content"]["period"], channel, ts, detail_csv)
     return None
@@ -89,23 +94,44 @@ def _upload_detail(
     return None
 
 
-def history_command(deps: BotDeps, client: WebClient, command: dict[str, Any], rest: str) -> Message:
-    items = deps.preview_service.history(command["team_id"])
-    return history_message(items, is_admin=deps.admins.is_admin(client, command["team_id"], command["user_id"]))
+def history_command(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message:
+    items = deps.preview_service.history(who.team_id)
+    clearance = deps.authority.clearance(client, who)
+    return history_message(items, can_reverse=may_decide(deps.workspaces.settings(who.team_id), clearance.actor()))
 
 
-def approve_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    team_id, user_id = team_id_of(body), user_id_of(body)
-    preview_id = int(body["actions"][0]["value"])
-    result = deps.preview_service.approve(preview_id, user_id, is_admin=deps.admins.is_admin(client, team_id, user_id))
-    _after_decision(deps, client, body, respond, result)
+def preview_id_in(body: dict[str, Any]) -> int | None:
+    """The preview id a button carries; None for anything that isn't one (a forged value)."""
+    value = str(body["actions"][0].get("value") or "")
+    return int(value) if value.isdigit() else None
+
+
+def _decider(deps: BotDeps, client: WebClient, who: Requester) -> Clearance:
+    return deps.authority.clearance(client, who)
+
+
+def _refused(body: dict[str, Any], respond: Respond, client: WebClient, clearance: Clearance, doing: str) -> bool:
+    """Guests, other organisations' users and deactivated accounts are told why, and nothing else happens."""
+    reason = clearance.refusal(doing)
+    if reason is None:
+        return False
+    reply(body, respond, client, *messages.refused(reason), replace_original=False)
+    return True
+
+
+def approve_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    clearance = _decider(deps, client, who)
+    if _refused(body, respond, client, clearance, "approve previews"):
+        return
+    result = deps.preview_service.approve(who.team_id, preview_id_in(body) or 0, clearance.actor())
+    _after_decision(deps, client, body, respond, who, result)
 
 
 def _after_decision(
-    deps: BotDeps, client: WebClient, body: dict[str, Any], respond: Respond, result: DecisionResult
+    deps: BotDeps, client: WebClient, body: dict[str, Any], respond: Respond, who: Requester, result: DecisionResult
 ) -> None:
     if result.decision in (Decision.APPROVED, Decision.STALE, Decision.QUEUED, Decision.REJECTED):
-        _update_message(deps, client, result.preview_id)
+        _update_message(deps, client, who, result.preview_id)
     if result.decision in (Decision.APPROVED, Decision.QUEUED):
         deps.kick_posting()
         return
@@ -113,45 +139,53 @@ def _after_decision(
         reply(body, respond, client, *messages.error_message(result.message), replace_original=False)
 
 
-def _update_message(deps: BotDeps, client: WebClient, preview_id: int) -> None:
-    state = deps.preview_service.state(preview_id)
+def _update_message(deps: BotDeps, client: WebClient, who: Requester, preview_id: int) -> None:
+    state = deps.preview_service.state(who.team_id, preview_id)
     if state.get("channel") and state.get("ts"):
         text, blocks = preview_message(state, environment=deps.environment)
         client.chat_update(channel=state["channel"], ts=state["ts"], text=text, blocks=blocks)
 
 
-def reject_clicked(body: dict[str, Any], client: WebClient) -> None:
-    client.views_open(trigger_id=body["trigger_id"], view=reject_modal(int(body["actions"][0]["value"])))
+def reject_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    preview_id = preview_id_in(body)
+    if preview_id is None or not deps.preview_service.belongs_to(who.team_id, preview_id):
+        reply(body, respond, client, *messages.error_message(NOT_FOUND_MESSAGE), replace_original=False)
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=reject_modal(preview_id))
 
 
-def reject_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
-) -> None:
-    team_id, user_id = team_id_of(body), user_id_of(body)
+def reject_submitted(ack: Ack, view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later, who: Requester) -> None:
     reason = view["state"]["values"][ids.REJECT_REASON_BLOCK][ids.REJECT_REASON_INPUT].get("value") or ""
-    preview_id = int(view["private_metadata"])
-    result = deps.preview_service.reject(
-        preview_id, user_id, is_admin=deps.admins.is_admin(client, team_id, user_id), reason=reason
-    )
+    metadata = str(view.get("private_metadata") or "")
+    clearance = _decider(deps, client, who)
+    refusal = clearance.refusal("reject previews")
+    if refusal is not None or not metadata.isdigit():
+        ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: refusal or NOT_FOUND_MESSAGE})
+        return
+    preview_id = int(metadata)
+    result = deps.preview_service.reject(who.team_id, preview_id, clearance.actor(), reason=reason)
     if result.decision is not Decision.REJECTED:
         ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: result.message})
         return
     ack()
-    later(_update_message, deps, client, preview_id)
+    later(_update_message, deps, client, who, preview_id)
 
 
-def refresh_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
+def refresh_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
     """Recompute a stale preview and show the new one in the same message."""
     previews = deps.preview_service
-    old = previews.state(int(body["actions"][0]["value"]))
-    channel = channel_id_of(body) or old.get("channel")
-    # The person who asked for the preview still asked for it: four-eyes keeps applying to them.
-    result = previews.create(
-        old["team_id"], Period.parse(old["content"]["period"]), requested_by=old["requested_by"], channel_id=channel
-    )
+    try:
+        refreshed = previews.refresh(who.team_id, preview_id_in(body) or 0, channel_id=channel_id_of(body))
+    except PreviewNotFoundError:
+        reply(body, respond, client, *messages.error_message(NOT_FOUND_MESSAGE), replace_original=False)
+        return
+    old, result = refreshed.old, refreshed.result
+    if result is None:
+        reply(body, respond, client, *messages.error_message(refreshed.message or NOT_FOUND_MESSAGE))
+        return
     if old.get("channel") and old.get("ts"):
-        previews.attach_message(result.preview_id, old["channel"], old["ts"])
-        _update_message(deps, client, result.preview_id)
+        previews.attach_message(who.team_id, result.preview_id, old["channel"], old["ts"])
+        _update_message(deps, client, who, result.preview_id)
         if result.detail_csv:  # the thread's earlier CSV is the stale preview's: the new lines go beside it
             period = result.content["period"]
             refused = _upload_detail(client, result.preview_id, period, old["channel"], old["ts"], result.detail_csv)
@@ -159,24 +193,25 @@ def refresh_clicked(body: dict[str, Any], client: WebClient, respond: Respond, d
                 reply(body, respond, client, *refused)
 
 
-def retry_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    team_id, user_id = team_id_of(body), user_id_of(body)
-    result = deps.preview_service.retry_failed(
-        int(body["actions"][0]["value"]), user_id, is_admin=deps.admins.is_admin(client, team_id, user_id)
-    )
-    _after_decision(deps, client, body, respond, result)
+def retry_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    clearance = _decider(deps, client, who)
+    if _refused(body, respond, client, clearance, "retry postings"):
+        return
+    result = deps.preview_service.retry_failed(who.team_id, preview_id_in(body) or 0, clearance.actor())
+    _after_decision(deps, client, body, respond, who, result)
 
 
-def reverse_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps) -> None:
-    team_id, user_id = team_id_of(body), user_id_of(body)
+def reverse_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
+    """Ask for a reversal: it is shown as a preview in the channel and waits for an approver, like any posting."""
+    clearance = _decider(deps, client, who)
+    if _refused(body, respond, client, clearance, "reverse postings"):
+        return
     previews = deps.preview_service
-    result = previews.reverse(
-        int(body["actions"][0]["value"]), user_id, is_admin=deps.admins.is_admin(client, team_id, user_id)
-    )
-    if result.decision is not Decision.QUEUED:
+    original = preview_id_in(body) or 0
+    result = previews.request_reversal(who.team_id, original, clearance.actor(), channel_id=channel_id_of(body))
+    if result.decision is not Decision.REQUESTED:
         reply(body, respond, client, *messages.error_message(result.message))
         return
-    channel = previews.state(result.preview_id).get("channel") or user_id
-    post_preview(deps, client, result.preview_id, channel, detail_csv=None)
-    reply(body, respond, client, *messages.confirmation(result.message))
-    deps.kick_posting()
+    channel = previews.state(who.team_id, result.preview_id).get("channel") or who.user_id
+    refused = post_preview(deps, client, who, result.preview_id, channel, detail_csv=None)
+    reply(body, respond, client, *(refused or messages.confirmation(result.message)))

@@ -12,11 +12,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from deferredrev.bot import ids
+from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.modals import parse_settings_state, selected_account
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp, Later
-from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, metadata_of, team_id_of, user_id_of
+from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, metadata_of
 from deferredrev.qbo.errors import QboError, QboNotFoundError
 from deferredrev.revrec.periods import describe_periods
 from deferredrev.services.mappings import MappingError, Role
@@ -24,6 +25,10 @@ from deferredrev.services.qbo_access import NotConnectedError
 
 logger = logging.getLogger(__name__)
 
+COMPANY_CHANGED = (
+    "The QuickBooks company changed since this was opened, so these accounts may not be its accounts. Close this and "
+    "run `/deferredrev mappings` again."
+)
 ROLE_BLOCKS = {Role.DEFERRED_REVENUE: ids.DEFERRED_BLOCK, Role.REVENUE: ids.REVENUE_BLOCK}
 
 
@@ -33,11 +38,17 @@ def register(app: GuardedApp) -> None:
 
 
 def mappings_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
+    ack: Ack, view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later, who: Requester
 ) -> None:
-    team_id, user_id = team_id_of(body), user_id_of(body)
-    if not deps.admins.is_admin(client, team_id, user_id):
-        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: "Only DeferredRev admins can change account mappings."})
+    team_id, user_id = who.team_id, who.user_id
+    clearance = deps.authority.clearance(client, who)
+    if not clearance.is_admin:
+        refusal = clearance.refusal("change account mappings") or "Only DeferredRev admins can change account mappings."
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: refusal})
+        return
+    if metadata_of(view).get("realm_id") != deps.connections.status(team_id).realm_id:
+        # The modal listed another company's accounts (reconnected to a different one since it was opened).
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: COMPANY_CHANGED})
         return
     state = view.get("state", {})
     deferred = selected_account(state, ids.DEFERRED_BLOCK, ids.DEFERRED_SELECT)
@@ -66,11 +77,13 @@ def mappings_submitted(
 
 
 def settings_submitted(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later
+    ack: Ack, view: dict[str, Any], client: WebClient, deps: BotDeps, later: Later, who: Requester
 ) -> None:
-    team_id, user_id = team_id_of(body), user_id_of(body)
-    if not deps.admins.is_admin(client, team_id, user_id):
-        ack(response_action="errors", errors={ids.APPROVERS_BLOCK: "Only DeferredRev admins can change settings."})
+    team_id, user_id = who.team_id, who.user_id
+    clearance = deps.authority.clearance(client, who)
+    if not clearance.is_admin:
+        refusal = clearance.refusal("change settings") or "Only DeferredRev admins can change settings."
+        ack(response_action="errors", errors={ids.APPROVERS_BLOCK: refusal})
         return
     values = parse_settings_state(view.get("state", {}))
     before = deps.workspaces.settings(team_id)

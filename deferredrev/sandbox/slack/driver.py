@@ -135,8 +135,10 @@ class SlackDriver:
         return self.sb.workspace(team) if team else self.sb.team_of_user(user)
 
     def _user_obj(self, ws: Workspace, user: str) -> JSON:
-        name = ws.users[user].name if user in ws.users else user
-        return {"id": user, "username": name, "name": name, "team_id": ws.team_id}
+        """The clicker, with their home workspace (another organisation's, for a Slack Connect user)."""
+        known = ws.users.get(user)
+        name = known.name if known else user
+        return {"id": user, "username": name, "name": name, "team_id": known.team_id if known else ws.team_id}
 
     def _team_obj(self, ws: Workspace) -> JSON:
         return {"id": ws.team_id, "domain": ws.domain}
@@ -208,6 +210,15 @@ class SlackDriver:
             "enterprise": None,
             "is_enterprise_install": False,
         }
+
+    def forge(self, kind: str, user: str, *, team: str | None = None, **fields: Any) -> httpx.Response:
+        """A correctly signed payload of ``kind`` from ``user`` with whatever ``fields`` a tampering client puts in
+        (a button value naming another workspace's preview, a modal's private_metadata...): the app must trust none
+        of them."""
+        ws = self._workspace(user, team)
+        return self._post_payload(
+            self._base_payload(kind, ws, user) | {"trigger_id": self.sb.issue_trigger(ws.team_id, user)} | fields
+        )
 
     def click(
         self,

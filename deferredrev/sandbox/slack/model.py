@@ -33,10 +33,15 @@ class User:
     deleted: bool = False
     tz: str = "America/New_York"
     email: str | None = None
+    is_stranger: bool = False  # of another workspace, sharing no channel with the app
+    enterprise_user: JSON | None = None  # Enterprise Grid: {id, enterprise_id, is_admin, ..., teams}
 
     def to_api(self) -> JSON:
         """The user object as `users.info` returns it."""
-        return {
+        extra: JSON = {"is_stranger": True} if self.is_stranger else {}
+        if self.enterprise_user is not None:
+            extra["enterprise_user"] = copy.deepcopy(self.enterprise_user)
+        return extra | {
             "id": self.id,
             "team_id": self.team_id,
             "name": self.name,

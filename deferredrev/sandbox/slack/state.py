@@ -79,10 +79,17 @@ class Workspace:
         deleted: bool = False,
         tz: str = "America/New_York",
         email: str | None = None,
+        home_team_id: str | None = None,
+        is_stranger: bool = False,
+        enterprise_user: JSON | None = None,
     ) -> User:
+        """A user this workspace's token can see. ``home_team_id``: someone from another organisation (Slack
+        Connect), whose clicks carry their own workspace as ``user.team_id``."""
         user = User(
             id=user_id,
-            team_id=self.team_id,
+            team_id=home_team_id or self.team_id,
+            is_stranger=is_stranger,
+            enterprise_user=enterprise_user,
             name=name,
             real_name=real_name or name.title(),
             is_admin=is_admin or is_owner,

@@ -177,8 +177,9 @@ def apps_connections_open(ctx: Ctx) -> JSON:
 
 @method("users.list")
 def users_list(ctx: Ctx) -> JSON:
-    """Paged like Slack: ``limit`` members per page and an opaque ``next_cursor`` (the next index here)."""
-    members = sorted(ctx.ws.users.values(), key=lambda u: u.id)
+    """Paged like Slack: ``limit`` members per page and an opaque ``next_cursor`` (the next index here). Like Slack,
+    it lists the workspace's own members, not people from other organisations in shared channels."""
+    members = sorted((u for u in ctx.ws.users.values() if u.team_id == ctx.ws.team_id), key=lambda u: u.id)
     start = int(str(ctx.optional("cursor") or "0") or "0")
     limit = max(1, min(int(str(ctx.optional("limit") or "200")), 1000))
     page = members[start : start + limit]

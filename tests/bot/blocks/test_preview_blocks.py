@@ -92,8 +92,8 @@ def test_history_and_reject_modal_validate() -> None:
         for n in range(30)
     ]  # fmt: skip
     for is_admin in (True, False):
-        text, blocks = history_message(items, is_admin=is_admin)
+        text, blocks = history_message(items, can_reverse=is_admin)
         validate_blocks(blocks)
         assert ("Reverse" in str(blocks)) is is_admin
-    validate_blocks(history_message([], is_admin=True)[1])
+    validate_blocks(history_message([], can_reverse=True)[1])
     View(**reject_modal(7)).validate_json()
