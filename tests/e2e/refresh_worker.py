@@ -36,10 +36,12 @@ def main() -> int:
     # a lease as long as the test keeps the exclusion test about exclusion, not about CPU scheduling.
     app.refresher.lease = timedelta(hours=6)
     sweeps = refreshed = 0
+    progress = stop_file.with_name(f"sweeps-{os.getpid()}")  # the test waits on it before moving the clock again
     while not stop_file.exists():
         report = app.lifecycle.sweep()
         sweeps += 1
         refreshed += report.refreshed
+        progress.write_text(str(sweeps))
         time.sleep(0.01)
     print(json.dumps({"sweeps": sweeps, "refreshed": refreshed, "owner": app.refresher.owner}))
     app.close()
