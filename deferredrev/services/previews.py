@@ -259,7 +259,7 @@ class PreviewService:
                 f"{period.label} hasn't started yet (today is {today:%Y-%m-%d}): its revenue isn't earned, so it can't "
                 f"be posted before {period.start:%Y-%m-%d}. Preview {Period.of(today).label} or an earlier month."
             )
-        elif period.end > today:
+        elif period.end >= today:  # its last day is not over either
             checks.warnings.append(
                 f"{period.label} isn't over yet: this entry recognises the whole month's scheduled revenue, dated "
                 f"{period.end:%Y-%m-%d}, and contracts added or changed before then will need another posting."

@@ -128,7 +128,7 @@ def test_a_five_thousand_contract_period(ready: Stack) -> None:
     message = stack.slack.message(CHANNEL, ts)
     assert len(message.blocks) <= 50 and "more line pairs" in str(message.blocks)
     detail = stack.slack.wait_for(
-        lambda: next((f for f in stack.slack.files if f.name.endswith(".csv")), None), message="the CSV"
+        lambda: next((f for f in stack.slack.files if f.name.endswith(".csv")), None), timeout=30, message="the CSV"
     )
     assert detail.content.decode().count("\n") == 5005 + 1  # header + every line pair
     click_post(stack, ts)

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from deferredrev.bot import ids
@@ -255,14 +256,31 @@ def until_december_is_over(stack: Stack) -> None:
     stack.clock.advance(max(timedelta(0), datetime(2027, 1, 1, 9, tzinfo=UTC) - stack.clock.now()))
 
 
+@pytest.mark.calendar
 def test_a_month_that_has_not_started_is_refused_and_the_current_one_warned(ready: Stack) -> None:
     stack = ready
-    this_month = Period.of(stack.clock.now().date())
-    later = this_month.next()
+    now = stack.clock.now()
+    this_month = Period.of(now.date())
+    begun_somewhere = Period.of((now + timedelta(hours=14)).date())  # UTC+14 reaches a new day first
+    later = begun_somewhere.next()
     shown = str(stack.slack.message(CHANNEL, preview(stack, period=str(later))).blocks)
     assert f"{later.label} hasn't started yet" in shown and "Post to QuickBooks" not in shown
-    shown = str(stack.slack.message(CHANNEL, preview(stack, period=str(this_month))).blocks)
-    assert f"{this_month.label} isn't over yet" in shown
+    for under_way in sorted({this_month, begun_somewhere}):
+        shown = str(stack.slack.message(CHANNEL, preview(stack, period=str(under_way))).blocks)
+        assert f"{under_way.label} isn't over yet" in shown and "hasn't started" not in shown
+
+
+@pytest.mark.calendar
+def test_a_preview_without_a_month_is_last_month(ready: Stack) -> None:
+    stack = ready
+    last_month = Period.of(stack.clock.now().date()).previous()
+    before = {m.ts for m in stack.slack.messages(CHANNEL)}
+    stack.command("preview")
+    message = stack.slack.wait_for(
+        lambda: next((m for m in stack.slack.messages(CHANNEL) if m.ts not in before), None), message="the preview"
+    )
+    assert f"Revenue recognition · {last_month.label}" in str(message.blocks)
+    assert "isn't over yet" not in str(message.blocks) and "hasn't started" not in str(message.blocks)
 
 
 def test_closed_period_is_refused_with_a_clear_message(ready: Stack) -> None:
@@ -422,30 +440,34 @@ def test_history_and_reversal(ready: Stack) -> None:
     assert "C-1001" in str(stack.slack.message(CHANNEL, ts_again).blocks)
 
 
+@pytest.mark.calendar
 def test_a_reversal_in_a_later_month_does_not_make_that_month_look_posted(ready: Stack) -> None:
     from datetime import date
 
     stack = ready
+    long_deal = "L-7001,Longhaul Ltd,60000.00,USD,2026-01-01,2030-12-31,daily,Five-year deal\n"
+    import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, text=CONTRACTS + long_deal, actor=ADMIN)
     ts = preview(stack)
     click_post(stack, ts)
     wait_posted(stack, ts)
-    stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # October closes: its reversal lands in November
+    stack.intuit.set_book_close_date(US_REALM, date(2026, 10, 31))  # October closes: its reversal lands this month
     [posted] = stack.server.app.previews.history(TEAM)[:1]
     reverse(stack, posted["preview_id"])
 
     def reversals_posted() -> bool:  # what the scheduler does: a run still finishing October may hold the worker
         stack.server.app.posting.run()
-        return len(qbo_entries(stack)) == 10
+        return len(qbo_entries(stack)) == 12
 
     stack.slack.wait_for(reversals_posted, timeout=30, message="the reversing entries")
+    this_month = Period.of(stack.clock.now().date())
     reversals = [e for e in qbo_entries(stack) if e["DocNumber"].startswith("RV")]
-    assert len(reversals) == 5 and {e["TxnDate"] for e in reversals} == {"2026-11-30"}
-    november = stack.server.app.previews.create(TEAM, Period(2026, 11), requested_by=ADMIN, channel_id=CHANNEL)
-    kinds = {(line["contract"], line["kind"]) for line in november.content["lines"]}
-    assert ("C-1001", "scheduled") in kinds  # November was never recognised: it is not "already posted"
-    december = stack.server.app.previews.create(TEAM, Period(2026, 12), requested_by=ADMIN, channel_id=CHANNEL)
-    assert any("Nov 2026 was never posted" in warning for warning in december.content["warnings"])
-    assert not any("Nov" in line["note"] for line in december.content["lines"])  # not swept in as catch-up
+    assert len(reversals) == 6 and {e["TxnDate"] for e in reversals} == {f"{this_month.end:%Y-%m-%d}"}
+    dated = stack.server.app.previews.create(TEAM, this_month, requested_by=ADMIN, channel_id=CHANNEL)
+    kinds = {(line["contract"], line["kind"]) for line in dated.content["lines"]}
+    assert ("L-7001", "scheduled") in kinds  # the reversal's month was never recognised: it is not "already posted"
+    after = stack.server.app.previews.create(TEAM, this_month.next(), requested_by=ADMIN, channel_id=CHANNEL)
+    assert any(this_month.label in warning and "never posted" in warning for warning in after.content["warnings"])
+    assert not any(this_month.label in line["note"] for line in after.content["lines"])  # not swept in as catch-up
 
 
 def test_a_line_over_quickbooks_largest_amount_blocks_posting_with_the_reason(ready: Stack) -> None:
