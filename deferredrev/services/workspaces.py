@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
 
+from sqlalchemy import select
+
 from deferredrev.clock import Clock
 from deferredrev.settings import Plan
 from deferredrev.storage.db import SessionFactory
@@ -127,6 +129,11 @@ class WorkspaceService:
         with self._sessions() as session:
             row = session.get(Workspace, team_id)
         return row.enterprise_id if row is not None else None
+
+    def of_enterprise(self, enterprise_id: str) -> list[str]:
+        """The workspaces of an Enterprise Grid organisation that DeferredRev has had requests from."""
+        with self._sessions() as session:
+            return sorted(session.scalars(select(Workspace.team_id).where(Workspace.enterprise_id == enterprise_id)))
 
     def mark_uninstalled(self, team_id: str) -> None:
         now = self._clock.now()

@@ -205,3 +205,31 @@ def test_workspace_b_still_works_on_its_own_books(two: Stack) -> None:
     stack.slack.wait_for(lambda: len(stack.intuit.journal_entries(MULTICURRENCY_REALM)) == 5, timeout=30,
                          message="B's entries in B's company")  # fmt: skip
     assert stack.intuit.journal_entries(US_REALM) == []
+
+
+def uninstall_event(team_id: str | None, enterprise_id: str | None) -> str:
+    return json.dumps({
+        "token": "unused", "team_id": team_id, "enterprise_id": enterprise_id, "api_app_id": "A0SANDBOX",
+        "type": "event_callback", "event_id": f"Ev{team_id or enterprise_id}", "event_time": 1,
+        "event": {"type": "app_uninstalled", "event_ts": "1.0"},
+        "authorizations": [{"enterprise_id": enterprise_id, "team_id": team_id, "user_id": "U0BOT",
+                            "is_bot": True, "is_enterprise_install": team_id is None}],
+    })  # fmt: skip
+
+
+def test_an_uninstall_disconnects_only_the_workspaces_it_names(two: Stack) -> None:
+    stack = two
+    app = stack.server.app
+    app.workspaces.note_enterprise(TEAM, "E0GRID001")  # A is in a Grid organisation, as its requests said
+    answer = stack.driver.post_signed(uninstall_event(B_TEAM, None), content_type="application/json")
+    assert answer.status_code == 200
+    stack.slack.wait_for(lambda: app.connections.status(B_TEAM).status == "disconnected", message="B disconnected")
+    assert app.connections.status(TEAM).status == "connected"
+    # An org-wide installation's uninstall names only the organisation: its workspaces go, never a workspace "None".
+    answer = stack.driver.post_signed(uninstall_event(None, "E0GRID001"), content_type="application/json")
+    assert answer.status_code == 200
+    stack.slack.wait_for(lambda: app.connections.status(TEAM).status == "disconnected", message="A disconnected")
+    with stack.server.runtime.sessions() as session:
+        from deferredrev.storage.models import Workspace
+
+        assert set(session.scalars(select(Workspace.team_id))) == {TEAM, B_TEAM}

@@ -28,12 +28,29 @@ def app_home_opened(event: dict[str, Any], client: WebClient, deps: BotDeps, who
 
 
 def app_uninstalled(body: dict[str, Any], deps: BotDeps) -> None:
-    _clean_up(str(body["team_id"]), deps, why="uninstalled")
+    for team_id in _workspaces_of(body, deps):
+        _clean_up(team_id, deps, why="uninstalled")
 
 
 def tokens_revoked(body: dict[str, Any], event: dict[str, Any], deps: BotDeps) -> None:
     if event.get("tokens", {}).get("bot"):
-        _clean_up(str(body["team_id"]), deps, why="bot token revoked")
+        for team_id in _workspaces_of(body, deps):
+            _clean_up(team_id, deps, why="bot token revoked")
+
+
+def _workspaces_of(body: dict[str, Any], deps: BotDeps) -> list[str]:
+    """The workspaces an uninstall or a revocation is about: the one the event names, or, for an Enterprise Grid
+    org-wide installation (which names only its organisation), each of the organisation's workspaces DeferredRev
+    knows. Never a made-up id: an event naming neither is logged and ignored."""
+    authorization = (body.get("authorizations") or [{}])[0]
+    for candidate in (body.get("team_id"), authorization.get("team_id")):
+        if isinstance(candidate, str) and candidate.startswith("T"):
+            return [candidate]
+    enterprise = body.get("enterprise_id") or authorization.get("enterprise_id") or body.get("context_enterprise_id")
+    if isinstance(enterprise, str) and enterprise:
+        return deps.workspaces.of_enterprise(enterprise)
+    logger.warning("a %s event named no workspace; ignored", (body.get("event") or {}).get("type"))
+    return []
 
 
 def _clean_up(team_id: str, deps: BotDeps, *, why: str) -> None:
