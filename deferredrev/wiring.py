@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 from flask import Flask
 from slack_bolt import App
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.proxy_env_variable_loader import load_http_proxy_from_env
 
 from deferredrev.bot.ack_first import AckGate
@@ -221,7 +221,7 @@ class BackgroundKicker:
             self._pending.release()
 
 
-def _installation_forgetter(installations: SQLAlchemyInstallationStore | None) -> Callable[[str], None]:
+def _installation_forgetter(installations: InstallationStore | None) -> Callable[[str], None]:
     if installations is None:
         return lambda team_id: None
     return lambda team_id: installations.delete_all(enterprise_id=None, team_id=team_id)

@@ -12,7 +12,7 @@ from slack_bolt import App, BoltContext
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
@@ -41,7 +41,7 @@ def build_bolt_app(
     settings: Settings,
     deps: BotDeps,
     engine: Engine,
-    installations: SQLAlchemyInstallationStore | None,
+    installations: InstallationStore | None,
     ack_gate: AckGate,
     answers: ResponseUrlPoster | None,
 ) -> App:
@@ -82,12 +82,12 @@ def slack_authorize_url(api_url: str) -> str:
     return urljoin(api_url if api_url.endswith("/") else api_url + "/", "../oauth/v2/authorize")
 
 
-def installation_store(settings: Settings, engine: Engine, vault: TokenVault) -> SQLAlchemyInstallationStore:
+def installation_store(settings: Settings, engine: Engine, vault: TokenVault) -> InstallationStore:
     """slack_sdk's store, with the Slack tokens sealed by our vault."""
     return SealedInstallationStore(client_id=settings.slack_client_id or "", engine=engine, vault=vault)
 
 
-def client_for_team_factory(settings: Settings, installations: SQLAlchemyInstallationStore | None) -> ClientForTeam:
+def client_for_team_factory(settings: Settings, installations: InstallationStore | None) -> ClientForTeam:
     """How background work (alerts, posting progress) gets a Slack client for a workspace. Bolt rotates bot tokens
     only while handling a request from Slack, so work started by the scheduler rotates them itself."""
     if installations is None:
