@@ -16,7 +16,9 @@ grant at Intuit once the new tokens are stored.
 Disconnecting forgets the tokens even when they can no longer be decrypted (only the revoke at Intuit is skipped, and
 the admin is told to remove the app in QuickBooks). Intuit's disconnect landing page is unauthenticated, so the
 check it triggers runs at most once per company per :data:`REMOTE_CHECK_INTERVAL` (remembered per process: with N
-replicas, at most N checks per interval) and in the background, so the page answers at once.
+replicas, at most N checks per interval) and in the background, so the page answers at once; and it forgets a
+connection only on proof that the grant is gone (the refresh token refused, or a 401 that outlives a refresh), never
+on a 403 (a lapsed subscription or a missing permission answers 403 too).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from deferredrev.qbo.errors import (
     InvalidGrantError,
     OAuthCallbackError,
     QboError,
+    QboForbiddenError,
 )
 from deferredrev.qbo.models import TokenSet
 from deferredrev.qbo.oauth import IntuitOAuth, parse_callback
@@ -586,6 +589,12 @@ class ConnectionService:
         return gone
 
     def _connection_is_dead(self, team_id: str, realm_id: str) -> bool:
+        """Whether Intuit proves the grant gone: the refresh token refused (``invalid_grant``, which also marks the
+        connection Expired), or a 401 that outlived a refresh (the client refreshes once on a 401, then retries).
+
+        A 403 is no such proof (a lapsed subscription or a missing permission answers 403 too): the connection is left
+        as it is, and the refusal is logged and audited.
+        """
         try:
             self._gateway.client_for(team_id, realm_id).company_info()
         except NotConnectedError as error:
@@ -595,9 +604,31 @@ class ConnectionService:
             # page needs no login. The refresh sweep expires tokens nobody can read once their access has lapsed.
             logger.warning("stored QuickBooks tokens of team %s could not be decrypted (%s)", team_id, type(error).__name__)
             return False
+        except QboForbiddenError as error:
+            self._note_forbidden(team_id, realm_id, error)
+            return False
         except QboError as error:
-            return error.status in (401, 403)
+            return error.status == 401
         return False
+
+    def _note_forbidden(self, team_id: str, realm_id: str, error: QboForbiddenError) -> None:
+        logger.warning(
+            "QuickBooks answered 403 (code %s, intuit_tid %s) checking team %s after a disconnect landing: the "
+            "connection is kept (a lapsed subscription or a missing permission answers 403 too)",
+            error.code or "-",
+            error.intuit_tid or "-",
+            team_id,
+        )
+        with self._sessions.begin() as session:
+            audit(
+                session,
+                action="connection.remote_check_forbidden",
+                now=self._clock.now(),
+                team_id=team_id,
+                actor="quickbooks",
+                realm_id=realm_id,
+                code=error.code,
+            )
 
     def _forget_after_remote_disconnect(self, team_id: str, realm_id: str) -> bool:
         now = self._clock.now()

@@ -203,6 +203,38 @@ def test_forged_disconnect_landing_does_not_disconnect(connected: Stack) -> None
         assert session.scalars(select(QboConnection)).one().status == "connected"
 
 
+def test_a_403_at_the_disconnect_landing_keeps_the_connection(connected: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    """A 403 also means a lapsed subscription or a missing permission: no proof the grant is gone."""
+    stack = connected
+    caplog.set_level(logging.WARNING, logger="deferredrev.services.connections")
+    stack.intuit.inject(Fault.http_status(403, path="companyinfo"))
+    page = stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
+    assert page.status_code == 200
+    eventually(lambda: "connection.remote_check_forbidden" in audit_actions(stack))
+
+    assert connection_status(stack) == "connected"
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(QboConnection)).one().refresh_token is not None
+    assert any("403" in r.getMessage() and "kept" in r.getMessage() for r in caplog.records)
+    assert stack.server.app.gateway.client_for(TEAM, US_REALM).company_info().company_name  # still works
+
+
+def test_a_401_that_outlives_a_refresh_at_the_disconnect_landing_disconnects(connected: Stack) -> None:
+    stack = connected
+    refreshes = stack.intuit.token_endpoint_calls.count("refresh_token")
+    stack.intuit.inject(Fault.http_status(401, path="companyinfo", times=2))
+    stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
+    eventually(lambda: connection_status(stack) == "disconnected")
+    assert stack.intuit.token_endpoint_calls.count("refresh_token") == refreshes + 1  # refreshed, then refused again
+
+
+def test_a_401_that_a_refresh_cures_is_no_proof_of_a_disconnect(connected: Stack) -> None:
+    stack = connected
+    stack.intuit.inject(Fault.http_status(401, path="companyinfo", times=1))
+    assert stack.server.app.connections.disconnected_from_quickbooks(US_REALM) == []
+    assert connection_status(stack) == "connected"
+
+
 def test_reconnect_landing_page_points_to_slack(stack: Stack) -> None:
     page = stack.browser.get(stack.url + "/qbo/reconnect")
     assert page.status_code == 200 and "/deferredrev reconnect" in page.text
