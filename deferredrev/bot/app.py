@@ -21,9 +21,10 @@ from deferredrev.bot.ack_first import AckFirstExecutor, AckGate
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import register_listeners
+from deferredrev.bot.listeners.guard import ErrorHandler
 from deferredrev.bot.listeners.replies import user_id_of
 from deferredrev.bot.notifier import ClientForTeam
-from deferredrev.bot.response_url import ResponseUrlPoster
+from deferredrev.bot.response_url import Responder, ResponseUrlHosts, ResponseUrlPoster
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.qbo_access import ConnectionExpiredError, NotConnectedError
 from deferredrev.settings import Settings
@@ -72,8 +73,10 @@ def build_bolt_app(
         )
     else:
         app = App(client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), **common)
-    register_listeners(app, handle_error, deps, executor, answers)
-    app.error(handle_error)
+    responder = Responder(ResponseUrlHosts.for_api_url(settings.slack_api_url), answers)
+    on_error = error_handler(responder)
+    register_listeners(app, on_error, deps, executor, responder)
+    app.error(on_error)
     return app
 
 
@@ -124,17 +127,23 @@ def user_message_for(error: Exception, reference: str) -> str:
     return f"Something went wrong on our side (reference {reference}). Please try again; nothing was posted to QuickBooks."
 
 
-def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
-    reference = uuid.uuid4().hex[:8]
-    logger.error("listener failed (reference %s): %s", reference, error.__class__.__name__, exc_info=error)
-    text = user_message_for(error, reference)
-    blocks = messages.error_message(text)[1]
-    try:
-        if body.get("response_url") and context.respond is not None:
-            context.respond(text=text, blocks=blocks, response_type="ephemeral")
-        elif body.get("user") or body.get("user_id"):
-            client = context.client
-            if client is not None:
-                client.chat_postMessage(channel=user_id_of(body), text=text, blocks=blocks)
-    except (SlackApiError, ValueError) as reply_error:
-        logger.warning("could not tell the user about error %s: %s", reference, reply_error.__class__.__name__)
+def error_handler(responder: Responder) -> ErrorHandler:
+    """The one handler of every listener's failure: a log line with a reference, and a sentence to the user."""
+
+    def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
+        reference = uuid.uuid4().hex[:8]
+        logger.error("listener failed (reference %s): %s", reference, error.__class__.__name__, exc_info=error)
+        text = user_message_for(error, reference)
+        blocks = messages.error_message(text)[1]
+        try:
+            respond = responder.respond_for(context) if body.get("response_url") else None
+            if respond is not None:
+                respond(text=text, blocks=blocks, response_type="ephemeral")
+            elif body.get("user") or body.get("user_id"):
+                client = context.client
+                if client is not None:
+                    client.chat_postMessage(channel=user_id_of(body), text=text, blocks=blocks)
+        except (SlackApiError, ValueError) as reply_error:
+            logger.warning("could not tell the user about error %s: %s", reference, reply_error.__class__.__name__)
+
+    return handle_error

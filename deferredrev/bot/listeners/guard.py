@@ -11,9 +11,9 @@
   registered with ``@app.error``); before the ack, Slack gets an empty ack rather than waiting out its 3 seconds.
 * **Dependencies.** Listeners that take ``deps`` get :class:`~deferredrev.bot.deps.BotDeps`; ``later`` gets a
   :class:`Later`. Bolt injects the other arguments by name, once: the wrapper declares the listener's own
-  parameters (plus the ``context`` and ``body`` the error path needs). ``respond`` (and ``context.respond``, which the
-  error handler uses) posts through the shared :class:`~deferredrev.bot.response_url.ResponseUrlPoster` when there is
-  one, over kept-alive connections.
+  parameters (plus the ``context`` and ``body`` the error path needs). ``respond`` (and ``context.respond``) comes from
+  the :class:`~deferredrev.bot.response_url.Responder`: it posts only to Slack's hosts (a response_url pointing
+  anywhere else gets a DM instead), through the shared poster's kept-alive connections when there is one.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from slack_bolt import App, BoltContext
 from slack_bolt.util.utils import get_arg_names_of_callable
 
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.response_url import PooledRespond, ResponseUrlPoster
+from deferredrev.bot.response_url import Responder
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +60,12 @@ class Later:
 class GuardedApp:
     """The registration surface of :class:`slack_bolt.App`, wrapping every listener as described above."""
 
-    def __init__(
-        self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster | None
-    ) -> None:
+    def __init__(self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, responder: Responder) -> None:
         self._app = app
         self._on_error = on_error
         self._deps = deps
         self._executor = executor
-        self._poster = poster
+        self._responder = responder
 
     def command(self, command: str, *, after_ack: bool = False) -> Callable[[Listener], None]:
         return self._wrap(self._app.command(command), after_ack)
@@ -102,8 +100,9 @@ class GuardedApp:
         def run(**injected: Any) -> Any:
             context: BoltContext = injected["context"]
             body: dict[str, Any] = injected["body"]
-            if context.response_url and self._poster is not None:  # the listener's and the error handler's respond
-                context["respond"] = PooledRespond(response_url=context.response_url, poster=self._poster)
+            respond = self._responder.respond_for(context)
+            if respond is not None:
+                context["respond"] = respond
             later = Later(self._executor, self._on_error, body, context) if after_ack or wants_later else None
             kwargs = {name: injected[name] for name in from_bolt}
             if "respond" in kwargs:
