@@ -86,7 +86,7 @@ def slack_authorize_url(api_url: str) -> str:
 
 
 def installation_store(settings: Settings, engine: Engine, vault: TokenVault) -> InstallationStore:
-    """slack_sdk's store, with the Slack tokens sealed by our vault."""
+    """slack_sdk's store, with the Slack tokens sealed by our vault and bound to their installation."""
     return SealedInstallationStore(client_id=settings.slack_client_id or "", engine=engine, vault=vault)
 
 
