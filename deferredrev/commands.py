@@ -7,12 +7,16 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deferredrev.runtime import Runtime, build_runtime
 from deferredrev.settings import Plan, Settings
 from deferredrev.storage import db
 from deferredrev.storage.repositories import audit, set_plan
-from deferredrev.storage.vault import generate_key
+from deferredrev.storage.vault import TokenVault, VaultError, generate_key
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class CommandError(Exception):
@@ -67,7 +71,7 @@ def contracts_import(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     runtime = _runtime()
     try:
-        db.upgrade(runtime.engine)
+        _upgrade(runtime.settings, runtime.engine)
         result = import_contracts_csv(
             runtime.sessions,
             runtime.clock,
@@ -98,7 +102,7 @@ def contracts_export(args: argparse.Namespace) -> int:
         raise CommandError("--report needs --period (YYYY-MM, or YYYY-MM..YYYY-MM for a waterfall)")
     runtime = _runtime()
     try:
-        db.upgrade(runtime.engine)
+        _upgrade(runtime.settings, runtime.engine)
         if args.report:
             text = export_report_csv(runtime.sessions, team_id=args.team, report=args.report, periods=args.period)
         else:
@@ -111,11 +115,20 @@ def contracts_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upgrade(settings: Settings, engine: Engine) -> None:
+    """Migrate, with the vault when keys are configured (a migration that re-encrypts tokens needs it)."""
+    vault = TokenVault(settings.encryption_keys) if settings.encryption_keys else None
+    try:
+        db.upgrade(engine, vault=vault)
+    except db.MigrationNeedsKeysError as error:
+        raise CommandError(f"database not upgraded: {error}") from None
+
+
 def db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(require_keys=False)
     engine = db.make_engine(settings.database_url)
     try:
-        db.upgrade(engine)
+        _upgrade(settings, engine)
     finally:
         engine.dispose()
     print("database is up to date")
@@ -142,6 +155,8 @@ def keys_rotate(args: argparse.Namespace) -> int:
             touched = runtime.tokens.rotate_all(session)
             slack_rows = rotate_slack_tokens(session, runtime.vault)
             audit(session, action="keys.rotate", now=runtime.clock.now(), actor="cli", rows=touched, slack_rows=slack_rows)
+    except VaultError as error:  # its message names the row and key id, never key material or tokens
+        raise CommandError(f"nothing re-encrypted: {error}") from None
     finally:
         runtime.close()
     print(
@@ -155,7 +170,7 @@ def plan_set(args: argparse.Namespace) -> int:
     settings = _settings(require_keys=False)
     engine = db.make_engine(settings.database_url)
     try:
-        db.upgrade(engine)
+        _upgrade(settings, engine)
         with db.make_session_factory(engine).begin() as session:
             now = datetime.now(UTC)
             set_plan(session, args.team, Plan(args.plan), now=now)

@@ -34,9 +34,9 @@ def build_runtime(
     registry = secrets or SecretRegistry()
     registry.add(*settings.secret_values())
     engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
     vault = TokenVault(settings.encryption_keys)
+    if migrate:
+        upgrade(engine, vault=vault)
     return Runtime(
         settings=settings,
         secrets=registry,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 from flask import Flask
 from slack_bolt import App
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.proxy_env_variable_loader import load_http_proxy_from_env
 
 from deferredrev.bot.ack_first import AckGate
@@ -219,9 +219,7 @@ class BackgroundKicker:
             self._pending.release()
 
 
-def _installation_forgetter(
-    installations: SQLAlchemyInstallationStore | None, workspaces: WorkspaceService
-) -> Callable[[str], None]:
+def _installation_forgetter(installations: InstallationStore | None, workspaces: WorkspaceService) -> Callable[[str], None]:
     """An uninstalled workspace's own installation rows go (an org-wide installation stays: it serves the others)."""
     if installations is None:
         return lambda team_id: None

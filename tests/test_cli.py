@@ -8,14 +8,17 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import select, text
 
 from deferredrev.logs import SecretRegistry
 from deferredrev.settings import parse_encryption_keys
 from deferredrev.storage.db import make_engine, make_session_factory, upgrade
 from deferredrev.storage.models import AuditEvent, QboConnection, Workspace
+from deferredrev.storage.slack_store import SealedInstallationStore
 from deferredrev.storage.tokens import NewTokens, TokenStore
 from deferredrev.storage.vault import TokenVault
+from tests.storage.slack_legacy import CLIENT_ID, save_the_old_way, tokens_of
 
 SCRIPT = Path(sys.executable).with_name("deferredrev")
 
@@ -84,13 +87,50 @@ def test_keys_rotate_reencrypts_rows_and_reports_the_count(tmp_path: Path, now: 
         session.add(connection)
         tokens = NewTokens("eyJaccess.x", "RT1-canary", now + timedelta(hours=1), now + timedelta(days=100), None)
         store.seal(connection, tokens, now=now)
+    slack = SealedInstallationStore(client_id=CLIENT_ID, engine=engine, vault=TokenVault(parse_encryption_keys(old)))
+    for team in ("T0AAA", "T0BBB"):
+        slack.save(
+            Installation(
+                app_id="A1", team_id=team, user_id="U1", bot_token=f"xoxb-canary-{team}", installed_at=now.timestamp()
+            )
+        )
     result = run(["keys", "rotate"], {"DATABASE_URL": url, "DEFERREDREV_ENCRYPTION_KEYS": f"{new},{old}"}, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "re-encrypted 1 connection(s) and 0 Slack installation row(s) under key 'new'" in result.stdout
-    only_new = TokenStore(TokenVault(parse_encryption_keys(new)), SecretRegistry())
+    assert "re-encrypted 1 connection(s) and 4 Slack installation row(s) under key 'new'" in result.stdout
+    new_vault = TokenVault(parse_encryption_keys(new))
+    only_new = TokenStore(new_vault, SecretRegistry())
     with sessions() as session:
         opened = only_new.open(session.scalars(select(QboConnection)).one())
         assert opened is not None and opened.refresh_token == "RT1-canary"
+    slack_with_only_new = SealedInstallationStore(client_id=CLIENT_ID, engine=engine, vault=new_vault)
+    for team in ("T0AAA", "T0BBB"):  # each still bound to its own workspace
+        bot = slack_with_only_new.find_bot(enterprise_id=None, team_id=team)
+        installed = slack_with_only_new.find_installation(enterprise_id=None, team_id=team)
+        assert bot is not None and bot.bot_token == f"xoxb-canary-{team}"
+        assert installed is not None and installed.bot_token == f"xoxb-canary-{team}"
+    engine.dispose()
+
+
+def test_db_upgrade_reseals_slack_tokens_with_keys_and_refuses_without(tmp_path: Path, now: datetime) -> None:
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    key = run(["keys", "generate", "--id", "k1"], {}, tmp_path).stdout.strip()
+    vault = TokenVault(parse_encryption_keys(key))
+    engine = make_engine(url)
+    upgrade(engine, "0006")
+    save_the_old_way(engine, vault, team_id="T0AAA", now=now)
+
+    refused = run(["db", "upgrade"], {"DATABASE_URL": url}, tmp_path)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "database not upgraded" in refused.stderr and "set DEFERREDREV_ENCRYPTION_KEYS" in refused.stderr
+    with engine.connect() as raw:
+        assert raw.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
+
+    upgraded = run(["db", "upgrade"], {"DATABASE_URL": url, "DEFERREDREV_ENCRYPTION_KEYS": key}, tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    found = SealedInstallationStore(client_id=CLIENT_ID, engine=engine, vault=vault).find_bot(
+        enterprise_id=None, team_id="T0AAA"
+    )
+    assert found is not None and found.bot_token == tokens_of("T0AAA")["bot_token"]
     engine.dispose()
 
 

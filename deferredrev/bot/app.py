@@ -13,8 +13,7 @@ from slack_bolt import App, BoltContext
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth.installation_store import Bot
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.installation_store import Bot, InstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
@@ -23,9 +22,10 @@ from deferredrev.bot.ack_first import AckFirstExecutor, AckGate
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import register_listeners
+from deferredrev.bot.listeners.guard import ErrorHandler
 from deferredrev.bot.listeners.replies import user_id_of
 from deferredrev.bot.notifier import ClientForTeam
-from deferredrev.bot.response_url import ResponseUrlPoster
+from deferredrev.bot.response_url import Responder, ResponseUrlHosts, ResponseUrlPoster
 from deferredrev.qbo.errors import QboError
 from deferredrev.services.qbo_access import ConnectionExpiredError, NotConnectedError
 from deferredrev.settings import Settings
@@ -43,7 +43,7 @@ def build_bolt_app(
     settings: Settings,
     deps: BotDeps,
     engine: Engine,
-    installations: SQLAlchemyInstallationStore | None,
+    installations: InstallationStore | None,
     ack_gate: AckGate,
     answers: ResponseUrlPoster | None,
 ) -> App:
@@ -74,8 +74,10 @@ def build_bolt_app(
         )
     else:
         app = App(client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url), **common)
-    register_listeners(app, handle_error, deps, executor, answers)
-    app.error(handle_error)
+    responder = Responder(ResponseUrlHosts.for_api_url(settings.slack_api_url), answers)
+    on_error = error_handler(responder)
+    register_listeners(app, on_error, deps, executor, responder)
+    app.error(on_error)
     return app
 
 
@@ -84,14 +86,14 @@ def slack_authorize_url(api_url: str) -> str:
     return urljoin(api_url if api_url.endswith("/") else api_url + "/", "../oauth/v2/authorize")
 
 
-def installation_store(settings: Settings, engine: Engine, vault: TokenVault) -> SQLAlchemyInstallationStore:
-    """slack_sdk's store, with the Slack tokens sealed by our vault."""
+def installation_store(settings: Settings, engine: Engine, vault: TokenVault) -> InstallationStore:
+    """slack_sdk's store, with the Slack tokens sealed by our vault and bound to their installation."""
     return SealedInstallationStore(client_id=settings.slack_client_id or "", engine=engine, vault=vault)
 
 
 def client_for_team_factory(
     settings: Settings,
-    installations: SQLAlchemyInstallationStore | None,
+    installations: InstallationStore | None,
     enterprise_of: Callable[[str], str | None] = lambda team_id: None,
 ) -> ClientForTeam:
     """How background work (alerts, posting progress) gets a Slack client for a workspace: its own installation, or
@@ -121,7 +123,7 @@ def client_for_team_factory(
     return client_for
 
 
-def find_installation_bot(store: SQLAlchemyInstallationStore, team_id: str, enterprise_id: str | None) -> Bot | None:
+def find_installation_bot(store: InstallationStore, team_id: str, enterprise_id: str | None) -> Bot | None:
     """The workspace's own installation (in an Enterprise Grid workspace it is stored under its organisation too),
     else the organisation's org-wide installation, which has no workspace of its own."""
     bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
@@ -140,17 +142,23 @@ def user_message_for(error: Exception, reference: str) -> str:
     return f"Something went wrong on our side (reference {reference}). Please try again; nothing was posted to QuickBooks."
 
 
-def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
-    reference = uuid.uuid4().hex[:8]
-    logger.error("listener failed (reference %s): %s", reference, error.__class__.__name__, exc_info=error)
-    text = user_message_for(error, reference)
-    blocks = messages.error_message(text)[1]
-    try:
-        if body.get("response_url") and context.respond is not None:
-            context.respond(text=text, blocks=blocks, response_type="ephemeral")
-        elif body.get("user") or body.get("user_id"):
-            client = context.client
-            if client is not None:
-                client.chat_postMessage(channel=user_id_of(body), text=text, blocks=blocks)
-    except (SlackApiError, ValueError) as reply_error:
-        logger.warning("could not tell the user about error %s: %s", reference, reply_error.__class__.__name__)
+def error_handler(responder: Responder) -> ErrorHandler:
+    """The one handler of every listener's failure: a log line with a reference, and a sentence to the user."""
+
+    def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
+        reference = uuid.uuid4().hex[:8]
+        logger.error("listener failed (reference %s): %s", reference, error.__class__.__name__, exc_info=error)
+        text = user_message_for(error, reference)
+        blocks = messages.error_message(text)[1]
+        try:
+            respond = responder.respond_for(context) if body.get("response_url") else None
+            if respond is not None:
+                respond(text=text, blocks=blocks, response_type="ephemeral")
+            elif body.get("user") or body.get("user_id"):
+                client = context.client
+                if client is not None:
+                    client.chat_postMessage(channel=user_id_of(body), text=text, blocks=blocks)
+        except (SlackApiError, ValueError) as reply_error:
+            logger.warning("could not tell the user about error %s: %s", reference, reply_error.__class__.__name__)
+
+    return handle_error

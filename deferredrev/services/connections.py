@@ -7,14 +7,18 @@ changes nothing). The page's button posts the ticket, and :meth:`ConnectionServi
 (each ticket works once: its hash goes into ``used_connect_tickets``, whose primary key refuses a second use even
 from another replica) and stores a one-time, expiring ``state`` (hashed) bound to the browser by a cookie nonce
 (hashed), then sends the browser to Intuit. :meth:`ConnectionService.complete` consumes the state (deleting it
-in the same transaction, so a replayed callback changes nothing), exchanges the code exactly once, fetches the company
-name and stores the encrypted tokens. Reconnecting keeps mappings, contracts and history; reconnecting to a
-different company revokes the previous company's grant at Intuit once the new tokens are stored.
+in the same transaction, so a replayed callback changes nothing), exchanges the code exactly once, and reads the
+company with the new tokens before storing anything: the callback's ``realmId`` comes from the browser, so only
+QuickBooks answering for that company proves the tokens are for it (see :meth:`ConnectionService._confirm_company`).
+Reconnecting keeps mappings, contracts and history; reconnecting to a different company revokes the previous company's
+grant at Intuit once the new tokens are stored.
 
 Disconnecting forgets the tokens even when they can no longer be decrypted (only the revoke at Intuit is skipped, and
 the admin is told to remove the app in QuickBooks). Intuit's disconnect landing page is unauthenticated, so the
 check it triggers runs at most once per company per :data:`REMOTE_CHECK_INTERVAL` (remembered per process: with N
-replicas, at most N checks per interval) and in the background, so the page answers at once.
+replicas, at most N checks per interval) and in the background, so the page answers at once; and it forgets a
+connection only on proof that the grant is gone (the refresh token refused, or a 401 that outlives a refresh), never
+on a 403 (a lapsed subscription or a missing permission answers 403 too).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from deferredrev.qbo.errors import (
     InvalidGrantError,
     OAuthCallbackError,
     QboError,
+    QboForbiddenError,
 )
 from deferredrev.qbo.models import TokenSet
 from deferredrev.qbo.oauth import IntuitOAuth, parse_callback
@@ -61,6 +66,14 @@ USED_TICKET_GRACE = timedelta(hours=1)
 REMOTE_CHECK_INTERVAL = timedelta(minutes=5)
 BUSY_REFRESHING = "busy refreshing; try again in a minute"  # qbo_access.TokenRefresher's NotConnectedError status
 
+WRONG_COMPANY_MESSAGE = (
+    "QuickBooks didn't confirm the company this sign-in came back with, so DeferredRev connected nothing and revoked "
+    "the access just granted. Run /deferredrev connect to try again."
+)
+UNCONFIRMED_MESSAGE = (
+    "QuickBooks didn't answer when DeferredRev checked the company, so nothing was connected. "
+    "Try /deferredrev connect again in a few minutes."
+)
 REVOKE_SKIPPED_MESSAGE = (
     "DeferredRev forgot its QuickBooks tokens, but couldn't revoke its access at Intuit. To be sure it has no access "
     "left, a QuickBooks company admin can remove DeferredRev in QuickBooks under Apps › Connected apps."
@@ -77,6 +90,7 @@ class ConnectOutcome(StrEnum):
     REUSED_LINK = "reused_link"
     WRONG_BROWSER = "wrong_browser"
     INTUIT_ERROR = "intuit_error"
+    WRONG_COMPANY = "wrong_company"
     PLAN = "plan"
     NOT_CONFIGURED = "not_configured"
 
@@ -306,7 +320,8 @@ class ConnectionService:
             logger.warning("code exchange failed for team %s: %s", team_id, error.__class__.__name__)
             self._notifier.connect_failed(team_id, user_id, message)
             raise ConnectFlowError(ConnectOutcome.INTUIT_ERROR, message, team_id=team_id, user_id=user_id) from None
-        return self._store_connection(team_id, user_id, callback.realm_id, token_set)
+        company = self._confirm_company(team_id, user_id, callback.realm_id, token_set)
+        return self._store_connection(team_id, user_id, callback.realm_id, token_set, company)
 
     def _consume_state(self, state: str, browser_nonce: str | None) -> ConsumedState:
         """Delete the state row (first use wins), then judge it: expired or from another browser is refused."""
@@ -337,8 +352,63 @@ class ConnectionService:
             )
         return consumed
 
-    def _store_connection(self, team_id: str, user_id: str, realm_id: str, token_set: TokenSet) -> ConnectResult:
-        company = self._company_name(team_id, realm_id, token_set)
+    def _confirm_company(self, team_id: str, user_id: str, realm_id: str, token_set: TokenSet) -> str:
+        """The company's name, read with the tokens just obtained: the proof that they are for ``realm_id``.
+
+        Otherwise nothing is stored and :class:`ConnectFlowError` is raised. QuickBooks refusing the tokens for that
+        company (401/403) means they are for another one: they are revoked. Any other failure (5xx, 429, timeout)
+        proves nothing either way: the admin is asked to try again, and the fresh grant is revoked too unless a
+        connection already uses that company (revoking disconnects the app from the company, for it as well).
+        """
+        client = self._gateway.client_with_token(realm_id, token_set.access_token)
+        try:
+            return client.company_info().company_name
+        except QboError as error:
+            raise self._company_unconfirmed(team_id, user_id, realm_id, token_set, error) from None
+
+    def _company_unconfirmed(
+        self, team_id: str, user_id: str, realm_id: str, token_set: TokenSet, error: QboError
+    ) -> ConnectFlowError:
+        refused = error.status in (401, 403)
+        logger.warning(
+            "QuickBooks did not confirm realm %s for team %s (%s, HTTP %s): nothing stored",
+            realm_id,
+            team_id,
+            type(error).__name__,
+            error.status or "-",
+        )
+        with self._sessions.begin() as session:
+            audit(
+                session,
+                action="connect.company_unconfirmed",
+                now=self._clock.now(),
+                team_id=team_id,
+                actor=user_id,
+                realm_id=realm_id,
+                refused=refused,
+            )
+        if refused or not self._company_in_use(realm_id):
+            self._revoke_quietly(team_id, token_set.refresh_token)
+        outcome, message = (
+            (ConnectOutcome.WRONG_COMPANY, WRONG_COMPANY_MESSAGE)
+            if refused
+            else (ConnectOutcome.INTUIT_ERROR, UNCONFIRMED_MESSAGE)
+        )
+        self._notifier.connect_failed(team_id, user_id, message)
+        return ConnectFlowError(outcome, message, team_id=team_id, user_id=user_id)
+
+    def _company_in_use(self, realm_id: str) -> bool:
+        with self._sessions() as session:
+            connected = (
+                select(func.count())
+                .select_from(QboConnection)
+                .where(QboConnection.realm_id == realm_id, QboConnection.status == ConnectionStatus.CONNECTED.value)
+            )
+            return bool(session.scalar(connected))
+
+    def _store_connection(
+        self, team_id: str, user_id: str, realm_id: str, token_set: TokenSet, company: str
+    ) -> ConnectResult:
         now = self._clock.now()
         previous_grant: str | None = None
         with self._sessions.begin() as session:
@@ -407,14 +477,6 @@ class ConnectionService:
                 "stored QuickBooks tokens of team %s could not be decrypted (%s)", connection.team_id, type(error).__name__
             )
             return None
-
-    def _company_name(self, team_id: str, realm_id: str, token_set: TokenSet) -> str:
-        client = self._gateway.client_with_token(realm_id, token_set.access_token)
-        try:
-            return client.company_info().company_name
-        except QboError as error:
-            logger.warning("could not read company name for team %s: %s", team_id, error.__class__.__name__)
-            return f"QuickBooks company {realm_id}"
 
     def status(self, team_id: str) -> ConnectionStatusView:
         with self._sessions() as session:
@@ -527,6 +589,12 @@ class ConnectionService:
         return gone
 
     def _connection_is_dead(self, team_id: str, realm_id: str) -> bool:
+        """Whether Intuit proves the grant gone: the refresh token refused (``invalid_grant``, which also marks the
+        connection Expired), or a 401 that outlived a refresh (the client refreshes once on a 401, then retries).
+
+        A 403 is no such proof (a lapsed subscription or a missing permission answers 403 too): the connection is left
+        as it is, and the refusal is logged and audited.
+        """
         try:
             self._gateway.client_for(team_id, realm_id).company_info()
         except NotConnectedError as error:
@@ -536,9 +604,31 @@ class ConnectionService:
             # page needs no login. The refresh sweep expires tokens nobody can read once their access has lapsed.
             logger.warning("stored QuickBooks tokens of team %s could not be decrypted (%s)", team_id, type(error).__name__)
             return False
+        except QboForbiddenError as error:
+            self._note_forbidden(team_id, realm_id, error)
+            return False
         except QboError as error:
-            return error.status in (401, 403)
+            return error.status == 401
         return False
+
+    def _note_forbidden(self, team_id: str, realm_id: str, error: QboForbiddenError) -> None:
+        logger.warning(
+            "QuickBooks answered 403 (code %s, intuit_tid %s) checking team %s after a disconnect landing: the "
+            "connection is kept (a lapsed subscription or a missing permission answers 403 too)",
+            error.code or "-",
+            error.intuit_tid or "-",
+            team_id,
+        )
+        with self._sessions.begin() as session:
+            audit(
+                session,
+                action="connection.remote_check_forbidden",
+                now=self._clock.now(),
+                team_id=team_id,
+                actor="quickbooks",
+                realm_id=realm_id,
+                code=error.code,
+            )
 
     def _forget_after_remote_disconnect(self, team_id: str, realm_id: str) -> bool:
         now = self._clock.now()

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 WAIT_FOR_OTHER_REFRESH = 30.0
+BROWSER_RETRIES = 1
+BROWSER_MAX_WAIT = 5.0  # seconds
 
 
 def connected(connection: QboConnection | None, team_id: str) -> QboConnection:
@@ -286,8 +288,16 @@ class QboGateway:
         )
 
     def client_with_token(self, realm_id: str, access_token: str) -> QboClient:
-        """A client for a token not stored yet (right after the code exchange)."""
-        return QboClient(http=self._http, api_base=self._api_base, realm_id=realm_id, tokens=FixedTokenSource(access_token))
+        """A client for a token not stored yet: right after the code exchange, while the browser waits on the callback,
+        so it retries once at most and never waits out a long ``Retry-After`` (a 429 asks for a minute)."""
+        return QboClient(
+            http=self._http,
+            api_base=self._api_base,
+            realm_id=realm_id,
+            tokens=FixedTokenSource(access_token),
+            backoff=replace(self.backoff, max_wait=min(self.backoff.max_wait, BROWSER_MAX_WAIT)),
+            max_retries=BROWSER_RETRIES,
+        )
 
 
 class FixedTokenSource:

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from deferredrev.storage.vault import TokenVault
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SessionFactory = sessionmaker[Session]
@@ -53,23 +55,33 @@ def make_session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(engine: Engine) -> Config:
+class MigrationNeedsKeysError(Exception):
+    """A migration must re-encrypt stored tokens and lacks the keys to: it changed nothing, the message says what to set."""
+
+
+def alembic_config(engine: Engine, vault: TokenVault | None = None) -> Config:
+    """Alembic's configuration; migrations that re-encrypt tokens find the vault in ``config.attributes["vault"]``."""
     from alembic.config import Config  # imported when migrating only: it is ~10 MB a replica need not carry
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
+    config.attributes["vault"] = vault
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (default: the newest)."""
+def upgrade(engine: Engine, revision: str = "head", *, vault: TokenVault | None = None) -> None:
+    """Apply migrations up to ``revision`` (default: the newest), each in its own transaction.
+
+    ``vault`` is needed only when a migration re-encrypts stored tokens; without it such a migration raises
+    :class:`MigrationNeedsKeysError` if there are tokens to re-encrypt, leaving the database at the revision before it.
+    """
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    command.upgrade(alembic_config(engine, vault), revision)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
+def downgrade(engine: Engine, revision: str, *, vault: TokenVault | None = None) -> None:
     from alembic import command
 
-    command.downgrade(alembic_config(engine), revision)
+    command.downgrade(alembic_config(engine, vault), revision)

@@ -2,8 +2,9 @@
 
 A stored ciphertext is ``b"v1" | len(key_id) | key_id | nonce(12) | ciphertext+tag(16)``. The key id says which key
 of the keyring encrypted it, so older keys keep decrypting after a new primary is configured and
-``deferredrev keys rotate`` can re-encrypt rows under the primary. The associated data names the workspace, the
-QuickBooks company and which token this is: a ciphertext copied into another row fails to decrypt.
+``deferredrev keys rotate`` can re-encrypt rows under the primary. The associated data names the row and column the
+token belongs to (workspace, QuickBooks company and which token; for Slack tokens the app, Grid org, workspace and
+column): a ciphertext copied into another row fails to decrypt.
 
 Messages of the errors raised here never contain plaintext, key material or ciphertext.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+from urllib.parse import quote
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -61,13 +63,31 @@ class Identity(Protocol):
 
 @dataclass(frozen=True)
 class SlackTokenIdentity:
-    """A Slack installation token column (the installation store's rows are written by slack_sdk, so the associated
-    data names the column, not the row)."""
+    """A Slack installation token: which app (client id), Enterprise Grid org, workspace and column it belongs to.
 
+    The bot rows and installation rows of one installation share an identity, so the installation store can take
+    a workspace's newest bot token from either table. A missing id (``team_id`` of an org-wide Enterprise Grid
+    install, ``enterprise_id`` outside Grid) is written as empty; Slack never issues an empty id, and every value
+    is percent-encoded, so two different rows never share associated data.
+    """
+
+    client_id: str
+    enterprise_id: str | None
+    team_id: str | None
     column: str
 
     def associated_data(self) -> bytes:
-        return f"deferredrev|slack-token|v1|col={self.column}".encode()
+        fields = (
+            f"client={_field(self.client_id)}",
+            f"enterprise={_field(self.enterprise_id)}",
+            f"team={_field(self.team_id)}",
+            f"col={_field(self.column)}",
+        )
+        return "|".join(("deferredrev", "slack-token", "v2", *fields)).encode()
+
+
+def _field(value: str | None) -> str:
+    return quote(value or "", safe="")
 
 
 class TokenVault:

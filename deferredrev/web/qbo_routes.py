@@ -89,6 +89,13 @@ RESULT_PAGES: dict[str, ResultPage] = {
         "Try /deferredrev connect again in a minute. If it keeps failing, check Intuit's status page.",
         False,
     ),
+    ConnectOutcome.WRONG_COMPANY: ResultPage(
+        "QuickBooks didn't confirm the company",
+        "The sign-in came back naming a QuickBooks company that the access just granted doesn't cover, so nothing was "
+        "connected and that access was revoked.",
+        "Run /deferredrev connect in Slack again and finish it in the same browser without changing the address.",
+        False,
+    ),
     ConnectOutcome.PLAN: ResultPage(
         "QuickBooks needs the Growth plan",
         "Connecting QuickBooks is available on the Growth plan and above.",

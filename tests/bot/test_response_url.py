@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from deferredrev.bot.response_url import PooledRespond, ResponseUrlPoster
+from deferredrev.bot.response_url import PooledRespond, ResponseUrlHosts, ResponseUrlPoster
 from deferredrev.sandbox.slack import SlackSandbox
 
 TEAM, CHANNEL, USER = "T0RESP001", "C0RESP001", "U0RESP001"
@@ -180,3 +180,32 @@ def test_answers_from_many_threads_each_arrive_once(recorder: tuple[Recorder, st
     poster.close()
     assert sorted(str(body["text"]) for body in seen.bodies) == sorted(texts)
     assert len(seen.connections) < len(texts)  # connections were reused, at most 4 kept between answers
+
+
+SANDBOX_API = "http://127.0.0.1:5555/api/"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "response_url", "allowed"),
+    [
+        ("https://slack.com/api/", "https://hooks.slack.com/commands/T1/2/abc", True),
+        ("https://slack.com/api/", "https://HOOKS.slack.com:443/actions/T1/2/abc", True),
+        ("https://slack.com/api/", "http://hooks.slack.com/actions/T1/2/abc", False),  # not over TLS
+        ("https://slack.com/api/", "https://hooks.slack.com:8443/actions/T1/2/abc", False),
+        ("https://slack.com/api/", "https://hooks.slack.com.evil.example/actions", False),
+        ("https://slack.com/api/", "https://hooks.slack.com@evil.example/actions", False),  # userinfo, not the host
+        ("https://slack.com/api/", "https://evil.example/?x=https://hooks.slack.com/", False),
+        ("https://slack.com/api/", "https://hooks.slack-gov.com/actions/T1/2/abc", False),
+        ("https://slack.com/api/", "https://slack.com/api/", False),  # the Web API itself is Slack's, not a hook
+        ("https://slack.com/api/", "https://hooks.slack.com:99999/x", False),  # no such port
+        ("https://slack-gov.com/api/", "https://hooks.slack-gov.com/actions/T1/2/abc", True),
+        ("https://slack-gov.com/api/", "https://hooks.slack.com/actions/T1/2/abc", True),
+        (SANDBOX_API, "http://127.0.0.1:5555/response/T1/1/abc", True),  # a stand-in Slack serves its own hooks
+        (SANDBOX_API, "http://127.0.0.1:5556/response/T1/1/abc", False),  # another server on the same host
+        (SANDBOX_API, "https://127.0.0.1:5555/response/T1/1/abc", False),
+        (SANDBOX_API, "https://hooks.slack.com/actions/T1/2/abc", True),
+        (SANDBOX_API, "ftp://127.0.0.1:5555/response", False),
+    ],
+)
+def test_response_urls_may_point_only_at_slack(api_url: str, response_url: str, allowed: bool) -> None:
+    assert ResponseUrlHosts.for_api_url(api_url).allows(response_url) is allowed

@@ -203,6 +203,38 @@ def test_forged_disconnect_landing_does_not_disconnect(connected: Stack) -> None
         assert session.scalars(select(QboConnection)).one().status == "connected"
 
 
+def test_a_403_at_the_disconnect_landing_keeps_the_connection(connected: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    """A 403 also means a lapsed subscription or a missing permission: no proof the grant is gone."""
+    stack = connected
+    caplog.set_level(logging.WARNING, logger="deferredrev.services.connections")
+    stack.intuit.inject(Fault.http_status(403, path="companyinfo"))
+    page = stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
+    assert page.status_code == 200
+    eventually(lambda: "connection.remote_check_forbidden" in audit_actions(stack))
+
+    assert connection_status(stack) == "connected"
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(QboConnection)).one().refresh_token is not None
+    assert any("403" in r.getMessage() and "kept" in r.getMessage() for r in caplog.records)
+    assert stack.server.app.gateway.client_for(TEAM, US_REALM).company_info().company_name  # still works
+
+
+def test_a_401_that_outlives_a_refresh_at_the_disconnect_landing_disconnects(connected: Stack) -> None:
+    stack = connected
+    refreshes = stack.intuit.token_endpoint_calls.count("refresh_token")
+    stack.intuit.inject(Fault.http_status(401, path="companyinfo", times=2))
+    stack.browser.get(stack.url + f"/qbo/disconnect?realmId={US_REALM}")
+    eventually(lambda: connection_status(stack) == "disconnected")
+    assert stack.intuit.token_endpoint_calls.count("refresh_token") == refreshes + 1  # refreshed, then refused again
+
+
+def test_a_401_that_a_refresh_cures_is_no_proof_of_a_disconnect(connected: Stack) -> None:
+    stack = connected
+    stack.intuit.inject(Fault.http_status(401, path="companyinfo", times=1))
+    assert stack.server.app.connections.disconnected_from_quickbooks(US_REALM) == []
+    assert connection_status(stack) == "connected"
+
+
 def test_reconnect_landing_page_points_to_slack(stack: Stack) -> None:
     page = stack.browser.get(stack.url + "/qbo/reconnect")
     assert page.status_code == 200 and "/deferredrev reconnect" in page.text
@@ -449,3 +481,77 @@ def test_a_head_request_does_not_use_up_the_link(stack: Stack) -> None:
     link = stack.connect_link()
     assert stack.browser.head(link).status_code == 204
     assert outcome_of(stack.browser_connect(link)) == "connected"
+
+
+# --- the company on the callback is confirmed before anything is stored -----------------------------------------------
+
+
+def consent_callback(stack: Stack, *, reconnect: bool = False) -> tuple[str, str]:
+    """Consent for US_REALM at the sandbox Intuit: the callback URL Intuit sends the browser to, and our cookie."""
+    stack.intuit.auto_consent = AutoConsent(realm_id=US_REALM)
+    start = stack.open_link(stack.connect_link(reconnect=reconnect))
+    cookie = start.headers["set-cookie"].split(";", 1)[0]
+    return stack.browser.get(start.headers["location"]).headers["location"], cookie
+
+
+def with_realm(callback: str, realm: str) -> str:
+    return str(httpx.URL(callback).copy_set_param("realmId", realm))
+
+
+def audit_actions(stack: Stack) -> list[str]:
+    with stack.server.runtime.sessions() as session:
+        return list(session.scalars(select(AuditEvent.action)).all())
+
+
+@pytest.mark.parametrize("claimed", [BIG_REALM, "9341453999999999"], ids=["another-company", "no-such-company"])
+def test_a_callback_whose_realm_was_tampered_with_connects_nothing_and_revokes_the_grant(stack: Stack, claimed: str) -> None:
+    callback, cookie = consent_callback(stack)  # the tokens are for US_REALM
+    result = stack.browser.get(with_realm(callback, claimed), headers={"cookie": cookie})
+
+    assert result.status_code == 302 and outcome_of(result) == "wrong_company"
+    page = stack.browser.get(stack.url + result.headers["location"])
+    assert "nothing was connected and that access was revoked" in page.text
+    stack.slack.wait_for_dm(ADMIN, contains="didn't confirm the company")
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(QboConnection)).first() is None
+    assert "connect.company_unconfirmed" in audit_actions(stack) and "connect.completed" not in audit_actions(stack)
+    assert stack.intuit.requests.count(path_contains="revoke") == 1
+    assert stack.intuit.oauth.active_connections() == []  # the grant for the real company is gone too
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.http_status(503, path="companyinfo", times=5),
+        Fault.http_status(429, path="companyinfo", times=5),
+        Fault.connection_reset(path="companyinfo", times=5),
+    ],
+    ids=["5xx", "429", "reset"],
+)
+def test_a_company_quickbooks_could_not_confirm_is_not_stored(stack: Stack, fault: Fault) -> None:
+    stack.intuit.inject(fault)
+    callback, cookie = consent_callback(stack)
+    result = stack.browser.get(callback, headers={"cookie": cookie})
+
+    assert outcome_of(result) == "intuit_error"
+    stack.slack.wait_for_dm(ADMIN, contains="didn't answer when DeferredRev checked the company")
+    with stack.server.runtime.sessions() as session:
+        assert session.scalars(select(QboConnection)).first() is None
+    assert stack.intuit.requests.count(path_contains="revoke") == 1  # nobody uses that company: the grant goes
+    assert stack.intuit.oauth.active_connections() == []
+
+
+def test_a_reconnect_quickbooks_could_not_confirm_leaves_the_connection_as_it_was(connected: Stack) -> None:
+    stack = connected
+    with stack.server.runtime.sessions() as session:
+        version = session.scalars(select(QboConnection)).one().version
+    stack.intuit.inject(Fault.http_status(503, path="companyinfo", times=5))
+    callback, cookie = consent_callback(stack, reconnect=True)
+    assert outcome_of(stack.browser.get(callback, headers={"cookie": cookie})) == "intuit_error"
+
+    stack.intuit.clear_faults()
+    with stack.server.runtime.sessions() as session:
+        connection = session.scalars(select(QboConnection)).one()
+        assert (connection.status, connection.realm_id, connection.version) == ("connected", US_REALM, version)
+    assert stack.intuit.requests.count(path_contains="revoke") == 0  # revoking would disconnect it too
+    assert stack.server.app.gateway.client_for(TEAM, US_REALM).company_info().company_name

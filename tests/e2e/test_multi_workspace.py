@@ -64,8 +64,8 @@ def test_slack_tokens_are_sealed_at_rest(database_url: str, now: datetime) -> No
         assert "DeferredRev status" in stack.ephemeral_text(contains="DeferredRev status")
 
 
-def install(stack) -> None:  # type: ignore[no-untyped-def]
-    stack.slack.set_browser_session(TEAM, ADMIN)
+def install(stack, team: str = TEAM, admin: str = ADMIN) -> None:  # type: ignore[no-untyped-def]
+    stack.slack.set_browser_session(team, admin)
     page = stack.browser.get(stack.url + "/slack/install")
     authorize = re.search(r'href="([^"]+oauth/v2/authorize[^"]+)"', page.text)
     assert authorize
@@ -93,3 +93,25 @@ def test_rotating_bot_tokens_are_refreshed_and_stored_sealed(database_url: str, 
         with stack.server.runtime.engine.connect() as raw:
             stored = [str(v) for v in raw.execute(text("SELECT bot_token FROM slack_bots")).scalars()]
         assert stored and all(not value.startswith("xox") for value in stored)
+
+
+OTHER_TEAM, OTHER_ADMIN, OTHER_CHANNEL = "T0E2E0002", "U0OTHER01", "C0OTHER01"
+
+
+def test_a_bot_token_copied_into_another_workspaces_rows_does_not_work_there(database_url: str, now: datetime) -> None:
+    with running_stack(database_url, now=now, multi_workspace=True) as stack:
+        other = stack.slack.add_workspace(OTHER_TEAM, "Other Co", "xoxb-other-workspace-token")
+        other.add_user(OTHER_ADMIN, "oz", real_name="Oz Admin", is_admin=True)
+        other.add_channel(OTHER_CHANNEL, "general", members=[OTHER_ADMIN])
+        install(stack)
+        install(stack, OTHER_TEAM, OTHER_ADMIN)
+        with stack.server.runtime.engine.begin() as raw:  # someone with database access moves A's token into B's rows
+            for table in ("slack_bots", "slack_installations"):
+                token = raw.execute(text(f"SELECT bot_token FROM {table} WHERE team_id = :t"), {"t": TEAM}).scalar_one()  # noqa: S608
+                raw.execute(text(f"UPDATE {table} SET bot_token = :v WHERE team_id = :t"), {"v": token, "t": OTHER_TEAM})  # noqa: S608
+        stack.driver.slash(OTHER_ADMIN, OTHER_CHANNEL, "status", team=OTHER_TEAM)
+        refused = stack.ephemeral_text(OTHER_ADMIN, contains="reinstall", channel=OTHER_CHANNEL)
+        assert "no longer available" in refused
+        assert stack.slack.messages(OTHER_CHANNEL) == []  # nothing was said in B's workspace with A's token
+        stack.command("status")  # workspace A is untouched
+        assert "DeferredRev status" in stack.ephemeral_text(contains="DeferredRev status")

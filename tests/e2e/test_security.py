@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from deferredrev.storage.models import AuditEvent, QboConnection, UsedConnectTicket
 from tests.e2e.harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, Stack, outcome_of, ticket_on
+from tests.hit_recorder import hit_recorder
 
 
 def audit_count(stack: Stack) -> int:
@@ -168,3 +170,21 @@ def test_a_ticket_posted_from_another_site_gets_the_page_not_intuit(stack: Stack
     assert pressed.headers["location"].startswith(stack.intuit.authorize_url)
     forged = stack.browser.post(stack.url + "/qbo/connect", data={"t": "forged.ticket"})
     assert forged.status_code == 302 and outcome_of(forged) == "expired_link"
+
+
+def test_a_response_url_that_is_not_slacks_gets_nothing_and_the_answer_comes_by_dm(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A correctly signed command whose response_url points at another server on the same loopback host: the answer
+    (here a connect link, worth something to whoever gets it) goes to the user as a DM, never to that server."""
+    caplog.set_level(logging.WARNING)
+    with hit_recorder() as elsewhere:
+        fields = dict(parse_qsl(stack.driver.slash_body(ADMIN, CHANNEL, "connect")))
+        fields["response_url"] = elsewhere.url
+        assert stack.driver.post_signed(urlencode(fields)).status_code == 200
+        dm = stack.slack.wait_for_dm(ADMIN, contains="QuickBooks")
+        assert "/qbo/connect?t=" in str(dm.blocks)
+        assert elsewhere.paths == []
+        assert stack.slack.ephemerals(CHANNEL, ADMIN) == []
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "not Slack" in logged and "canary" not in logged and "capability" not in logged

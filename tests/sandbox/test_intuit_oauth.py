@@ -354,12 +354,16 @@ def test_expired_access_token_is_401_with_the_lower_case_fault(intuit: IntuitSan
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-def test_bearer_is_checked_per_realm(intuit: IntuitSandbox, connect_intuit: Connect) -> None:
+@pytest.mark.parametrize("other_realm", [BIG_REALM, "9341453999999999"], ids=["another-company", "no-such-company"])
+def test_bearer_is_checked_per_realm(intuit: IntuitSandbox, connect_intuit: Connect, other_realm: str) -> None:
+    """A token used on another company's URL (say, a callback whose realmId was edited) gets Intuit's 401."""
     tokens = connect_intuit(intuit, US_REALM)
 
-    response = company_info(intuit, tokens["access_token"], BIG_REALM)
+    response = company_info(intuit, tokens["access_token"], other_realm)
 
     assert response.status_code == 401 and response.json()["fault"]["error"][0]["code"] == "3200"
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert company_info(intuit, tokens["access_token"], US_REALM).status_code == 200
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic abc"])

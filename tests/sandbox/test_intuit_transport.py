@@ -104,6 +104,7 @@ def test_status_faults_are_one_shot_and_path_filtered(intuit: IntuitSandbox, qbo
     [
         (Fault.http_status(401), lambda r: r.json()["fault"]["error"][0]["code"] == "3200"),
         (Fault.http_status(401, xml=True), lambda r: "AuthenticationFault" in r.text),
+        (Fault.http_status(403), lambda r: r.json()["Fault"]["Error"][0]["code"] == "3100"),
         (Fault.http_status(429), lambda r: r.json()["Fault"]["Error"][0]["code"] == "3001"),
         (Fault.http_status(429, xml=True), lambda r: "ThrottleExceeded" in r.text and r.text.startswith("<?xml")),
         (Fault.http_status(503, body="<html>Busy</html>"), lambda r: "text/html" in r.headers["content-type"]),

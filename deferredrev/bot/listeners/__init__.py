@@ -11,15 +11,13 @@ from slack_bolt import App
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import actions, commands, contracts, events, options, previews, views
 from deferredrev.bot.listeners.guard import ErrorHandler, GuardedApp
-from deferredrev.bot.response_url import ResponseUrlPoster
+from deferredrev.bot.response_url import Responder
 
 LISTENER_MODULES = (commands, actions, views, options, events, previews, contracts)
 
 
-def register_listeners(
-    app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster | None
-) -> None:
-    guarded = GuardedApp(app, on_error, deps, executor, poster)
+def register_listeners(app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, responder: Responder) -> None:
+    guarded = GuardedApp(app, on_error, deps, executor, responder)
     for kind in LISTENER_MODULES:
         kind.register(guarded)
 

@@ -13,9 +13,9 @@
   :class:`Later`; ``who`` gets the :class:`~deferredrev.bot.authority.Requester` (the workspace acted on and the
   user; a request that names no workspace is refused before the listener runs). Bolt injects the other arguments
   by name, once: the wrapper declares the listener's own parameters (plus the ``context`` and ``body`` the error
-  path needs). ``respond`` (and ``context.respond``, which the
-  error handler uses) posts through the shared :class:`~deferredrev.bot.response_url.ResponseUrlPoster` when there is
-  one, over kept-alive connections.
+  path needs). ``respond`` (and ``context.respond``) comes from the
+  :class:`~deferredrev.bot.response_url.Responder`: it posts only to Slack's hosts (a response_url pointing anywhere
+  else gets a DM instead), through the shared poster's kept-alive connections when there is one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 
 from deferredrev.bot.authority import UnknownWorkspaceError, requester_of
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.response_url import PooledRespond, ResponseUrlPoster
+from deferredrev.bot.response_url import Responder
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +63,12 @@ class Later:
 class GuardedApp:
     """The registration surface of :class:`slack_bolt.App`, wrapping every listener as described above."""
 
-    def __init__(
-        self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, poster: ResponseUrlPoster | None
-    ) -> None:
+    def __init__(self, app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, responder: Responder) -> None:
         self._app = app
         self._on_error = on_error
         self._deps = deps
         self._executor = executor
-        self._poster = poster
+        self._responder = responder
 
     def command(self, command: str, *, after_ack: bool = False) -> Callable[[Listener], None]:
         return self._wrap(self._app.command(command), after_ack)
@@ -105,8 +103,9 @@ class GuardedApp:
         def run(**injected: Any) -> Any:
             context: BoltContext = injected["context"]
             body: dict[str, Any] = injected["body"]
-            if context.response_url and self._poster is not None:  # the listener's and the error handler's respond
-                context["respond"] = PooledRespond(response_url=context.response_url, poster=self._poster)
+            respond = self._responder.respond_for(context)
+            if respond is not None:
+                context["respond"] = respond
             later = Later(self._executor, self._on_error, body, context) if after_ack or wants_later else None
             kwargs = {name: injected[name] for name in from_bolt}
             if "respond" in kwargs:

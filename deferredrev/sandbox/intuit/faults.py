@@ -14,8 +14,8 @@ FAULT_KINDS: tuple[FaultKind, ...] = ("status", "delay", "reset", "commit_then_r
 class Fault:
     """One fault, consumed by the next ``times`` requests whose path contains ``path`` (and method matches).
 
-    - ``status``: answer ``status`` without handling; 401 and 429 get Intuit's bodies (XML when ``xml``), 5xx a
-      SystemFault (or ``body`` verbatim, e.g. an HTML 503 page).
+    - ``status``: answer ``status`` without handling; 401, 403 and 429 get Intuit's bodies (401 and 429 as XML when
+      ``xml``), others a SystemFault (or ``body`` verbatim, e.g. an HTML 503 page).
     - ``delay``: sleep ``seconds`` (real time) and then handle normally. Any kind may also carry ``seconds``. On API
       paths a delay is spent after the bearer check while holding an in-flight (concurrency) slot, and before the
       requestid lookup, so a client that times out and retries with the same requestid still gets one write.

@@ -17,6 +17,7 @@ from deferredrev.sandbox.intuit.wire import (
     Response,
     auth_fault_response,
     fault_response,
+    forbidden_response,
     json_response,
     qbo_time,
     throttle_response,
@@ -37,17 +38,6 @@ def bad_body() -> QboFault:
     return QboFault("2010", "Request has invalid or unsupported property", "Unable to parse the request body as JSON")
 
 
-def _forbidden(detail: str, now: datetime) -> Response:
-    fault = QboFault(
-        "3100",
-        "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
-        detail,
-        status=403,
-        kind="AUTHENTICATION",
-    )
-    return fault_response(fault, now)
-
-
 def handle(sb: IntuitSandbox, request: Request, realm: str, rest: str, *, delay: float = 0.0) -> Response:
     """Auth, throttle, then route; ``delay`` (an injected slow response) is spent while holding an in-flight slot."""
     now = sb.clock.now()
@@ -55,7 +45,7 @@ def handle(sb: IntuitSandbox, request: Request, realm: str, rest: str, *, delay:
         grant = sb.oauth.check_api_access(request.header("authorization"), realm, now)
     except BearerError as error:
         if error.status == 403:
-            return _forbidden(error.detail, now)
+            return forbidden_response(error.detail, now)
         return auth_fault_response(error.detail, now, xml=sb.config.xml_auth_faults)
     batch_items = _batch_size(request) if rest == "batch" else None
     if not sb.limiter.acquire(realm, grant.client_id, batch_items=batch_items):

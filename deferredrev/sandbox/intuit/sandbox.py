@@ -31,6 +31,7 @@ from deferredrev.sandbox.intuit.wire import (
     Response,
     auth_fault_response,
     dumps,
+    forbidden_response,
     json_response,
     new_intuit_tid,
     oauth_error,
@@ -391,6 +392,8 @@ class IntuitSandbox:
             return oauth_error(fault.status, errors.get(fault.status, "server_error"))
         if fault.status == 401:
             return auth_fault_response("Token expired (injected fault)", now, xml=fault.xml)
+        if fault.status == 403:
+            return forbidden_response("The app is not authorized for this company (injected fault)", now)
         if fault.status == 429:
             return throttle_response(now, xml=fault.xml)
         return server_error_response(fault.status, now)

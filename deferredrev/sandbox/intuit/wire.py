@@ -159,6 +159,18 @@ def throttle_response(now: datetime, *, xml: bool) -> Response:
     return fault_response(fault, now)
 
 
+def forbidden_response(detail: str, now: datetime) -> Response:
+    """403 ApplicationAuthorizationFailed (3100): the app may not do this for this company (scope, subscription)."""
+    fault = QboFault(
+        "3100",
+        "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+        detail,
+        status=403,
+        kind="AUTHENTICATION",
+    )
+    return fault_response(fault, now)
+
+
 def server_error_response(status: int, now: datetime) -> Response:
     fault = QboFault(
         "10000",

@@ -15,9 +15,11 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
+from deferredrev.bot.app import error_handler
 from deferredrev.bot.listeners.guard import GuardedApp, Later
-from deferredrev.bot.response_url import PooledRespond, ResponseUrlPoster
+from deferredrev.bot.response_url import PooledRespond, Responder, ResponseUrlHosts, ResponseUrlPoster
 from deferredrev.sandbox.slack import SlackSandbox
+from tests.hit_recorder import hit_recorder
 
 SECRET = "guard-test-signing-secret"
 BOT_TOKEN = "xoxb-guard-test-token"
@@ -70,9 +72,16 @@ def poster(slack: SlackSandbox) -> Iterator[ResponseUrlPoster]:
     posting.close()  # before the sandbox stops: a kept connection would hold its server loop open
 
 
+def responder(slack: SlackSandbox, poster: ResponseUrlPoster | None) -> Responder:
+    """As ``build_bolt_app`` builds it: response_urls may point at Slack's hosts and the (sandbox) Web API's origin."""
+    return Responder(ResponseUrlHosts.for_api_url(slack.api_url), poster)
+
+
 @pytest.fixture
-def app(bolt: App, recorder: Recorder, executor: ThreadPoolExecutor, poster: ResponseUrlPoster) -> GuardedApp:
-    return GuardedApp(bolt, recorder.on_error, DEPS, executor, poster)  # type: ignore[arg-type]
+def app(
+    bolt: App, recorder: Recorder, executor: ThreadPoolExecutor, slack: SlackSandbox, poster: ResponseUrlPoster
+) -> GuardedApp:
+    return GuardedApp(bolt, recorder.on_error, DEPS, executor, responder(slack, poster))  # type: ignore[arg-type]
 
 
 def signed(body: str, content_type: str = "application/x-www-form-urlencoded") -> BoltRequest:
@@ -235,7 +244,7 @@ def test_without_a_poster_respond_is_bolts_own(
 ) -> None:
     """Behind an egress proxy the service passes no poster: Bolt's respond honours HTTPS_PROXY as its Web API does."""
     slack.workspace("T1").add_channel("C1", "finance", members=["U1"])
-    app = GuardedApp(bolt, recorder.on_error, DEPS, executor, None)  # type: ignore[arg-type]
+    app = GuardedApp(bolt, recorder.on_error, DEPS, executor, responder(slack, None))  # type: ignore[arg-type]
     given: list[object] = []
     done = threading.Event()
 
@@ -249,3 +258,49 @@ def test_without_a_poster_respond_is_bolts_own(
     assert done.wait(5)
     assert type(given[0]) is Respond
     assert [message.text for message in slack.ephemerals("C1", "U1")] == ["answered the usual way"]
+
+
+@pytest.mark.parametrize("pooled", [True, False], ids=["kept-connections", "bolts-respond"])
+def test_a_response_url_that_is_not_slacks_gets_nothing_and_the_user_a_dm(
+    bolt: App,
+    recorder: Recorder,
+    executor: ThreadPoolExecutor,
+    slack: SlackSandbox,
+    poster: ResponseUrlPoster,
+    caplog: pytest.LogCaptureFixture,
+    pooled: bool,
+) -> None:
+    slack.workspace("T1").add_user("U1", "ana")
+    app = GuardedApp(bolt, recorder.on_error, DEPS, executor, responder(slack, poster if pooled else None))  # type: ignore[arg-type]
+    done = threading.Event()
+
+    def clicked(respond: Any) -> None:
+        respond(text="Here is your connect link", response_type="ephemeral", replace_original=True)
+        done.set()
+
+    app.action("answered", after_ack=True)(clicked)
+    with hit_recorder() as elsewhere:  # another loopback server: same host as the sandbox Slack, another port
+        assert bolt.dispatch(click("answered", elsewhere.url)).status == 200
+        assert done.wait(5)
+        assert slack.wait_for_dm("U1", contains="Here is your connect link")
+        assert elsewhere.paths == []
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "http://127.0.0.1" in logged and "not Slack" in logged
+    assert "canary" not in logged and "capability" not in logged
+
+
+def test_the_error_handler_answers_by_dm_when_the_response_url_is_not_slacks(
+    bolt: App, executor: ThreadPoolExecutor, slack: SlackSandbox, poster: ResponseUrlPoster
+) -> None:
+    slack.workspace("T1").add_user("U1", "ana")
+    guard = responder(slack, poster)
+    app = GuardedApp(bolt, error_handler(guard), DEPS, executor, guard)  # type: ignore[arg-type]
+
+    def clicked() -> None:
+        raise RuntimeError("boom")
+
+    app.action("broken", after_ack=True)(clicked)
+    with hit_recorder() as elsewhere:
+        assert bolt.dispatch(click("broken", elsewhere.url)).status == 200
+        assert slack.wait_for_dm("U1", contains="Something went wrong on our side")
+        assert elsewhere.paths == []
