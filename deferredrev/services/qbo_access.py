@@ -221,8 +221,9 @@ class TokenRefresher:
             if latest.version != version:
                 return latest
             if self._lease_is_free(team_id):
-                outcome = self.refresh(team_id)
-                return outcome.tokens
+                # Only if still the version we waited on: the holder may have stored its refresh and released the
+                # lease between the two reads above, and refreshing again would be a second refresh for one due time.
+                return self.refresh(team_id, unless_newer_than=latest).tokens
             time.sleep(0.05)
         raise NotConnectedError(team_id, "busy refreshing; try again in a minute")
 

@@ -113,6 +113,7 @@ def test_two_processes_refresh_each_connection_once_per_due_time(
             for _ in range(int(timedelta(hours=SANDBOX_HOURS) / STEP)):
                 before = sweeps_so_far(tmp_path)
                 clock.advance(STEP)
+                time.sleep(0.08)
                 # However loaded the machine, each worker sweeps at each sandbox time, so no due time is skipped.
                 wait_for_sweeps(tmp_path, len(workers), beyond=before)
             time.sleep(1.0)
