@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from urllib.parse import quote
 
 from deferredrev.bot import ids
 from deferredrev.bot.blocks.common import FIELD_ERROR_LIMIT
-from deferredrev.services.contracts import import_contracts_csv
+from deferredrev.revrec.csv_contracts import FORMULA_CHARACTERS
+from deferredrev.services.contracts import export_contracts_csv, import_contracts_csv
 from tests.e2e.harness import ADMIN, CHANNEL, TEAM, Stack
 from tests.e2e.test_contracts_slack import (
     field_error,
@@ -81,9 +83,18 @@ def test_a_file_refused_before_download_names_it_as_plain_text_within_limits(sta
 
 
 def hostile_contracts() -> str:
-    """Enough contracts for the detail CSV, whose ids, customers and descriptions try everything; one ended in
-    September, so the preview's warning names it."""
-    names = ["<!channel>", "<@U0ADMIN01>", "<https://evil.example|click>", "*bold*", "`code`", "a\nb <!here>"]
+    """Enough contracts for the detail CSV, whose ids, customers and descriptions try everything (the descriptions
+    a formula, for the contracts export); one ended in September, so the preview's warning names it."""
+    names = [
+        "<!channel>",
+        "<@U0ADMIN01>",
+        "<https://evil.example|click>",
+        "*bold*",
+        "`code`",
+        "a\nb <!here>",
+        "＝1+1",
+        "|calc",
+    ]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*HEADER, "description"])
@@ -95,7 +106,7 @@ def hostile_contracts() -> str:
     return out.getvalue()
 
 
-def test_a_preview_of_hostile_contracts_mentions_only_the_requester(ready: Stack) -> None:
+def test_a_preview_of_hostile_contracts_mentions_only_the_requester_and_its_csv_runs_no_formula(ready: Stack) -> None:
     stack = ready
     import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, actor=ADMIN, text=hostile_contracts())
     message = stack.slack.message(CHANNEL, preview(stack, period=PERIOD))
@@ -110,3 +121,16 @@ def test_a_preview_of_hostile_contracts_mentions_only_the_requester(ready: Stack
     shown = "\n".join(readable(text) for text in texts)  # what a person reads: the names, as written
     for expected in ("<!channel>-", "<@U0ADMIN01> Custo", "*bold*-", "`code` Custome", "<!everyone>-ended"):
         assert expected in shown, expected
+
+    sent = stack.slack.wait_for(lambda: next(iter(stack.slack.files), None), message="the preview's detail CSV")
+    rows = list(csv.DictReader(io.StringIO(sent.content.decode())))
+    assert len(rows) == 45 + 5  # and the workspace's own five contracts running in October
+    for row in rows:
+        text = [row[column] for column in ("contract_id", "customer", "debit_account", "credit_account", "description")]
+        assert not [cell for cell in text if cell.lstrip().startswith(tuple(FORMULA_CHARACTERS))], row
+        assert re.fullmatch(r"-?\d+\.\d\d", row["amount"]), row  # a number, as written
+    assert {row["customer"] for row in rows} >= {"'＝1+1 Customer 6", "'|calc Customer 7", "a\nb <!here> Customer 5"}
+
+    exported = list(csv.DictReader(io.StringIO(export_contracts_csv(stack.server.runtime.sessions, team_id=TEAM))))
+    described = [row["description"] for row in exported if "evil.example" in row["description"]]
+    assert len(described) == 45 and all(text.startswith("'=HYPERLINK(") for text in described)
