@@ -134,9 +134,9 @@ def find_installation_bot(store: InstallationStore, team_id: str, enterprise_id:
 
 def user_message_for(error: Exception, reference: str) -> str:
     if isinstance(error, ConnectionExpiredError):
-        return "The QuickBooks connection has expired. An admin can run `/deferredrev reconnect`; nothing else changed."
+        return "The QuickBooks connection has expired. An admin can run /deferredrev reconnect; nothing else changed."
     if isinstance(error, NotConnectedError):
-        return f"{error}. An admin can run `/deferredrev connect`."
+        return f"{error}. An admin can run /deferredrev connect."
     if isinstance(error, QboError):
         return f"{error.user_message} (reference {reference})"
     return f"Something went wrong on our side (reference {reference}). Please try again; nothing was posted to QuickBooks."
@@ -148,8 +148,7 @@ def error_handler(responder: Responder) -> ErrorHandler:
     def handle_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
         reference = uuid.uuid4().hex[:8]
         logger.error("listener failed (reference %s): %s", reference, error.__class__.__name__, exc_info=error)
-        text = user_message_for(error, reference)
-        blocks = messages.error_message(text)[1]
+        text, blocks = messages.error_message(user_message_for(error, reference))
         try:
             respond = responder.respond_for(context) if body.get("response_url") else None
             if respond is not None:

@@ -8,8 +8,8 @@ of service. Blank lines are skipped, and so are unnamed columns at the end of th
 empty (what a spreadsheet exports). Line numbers are physical lines of the file (the header is line 1), so a quoted
 field spanning two lines counts as two. A file must be UTF-8 text without NUL characters.
 
-Text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) are
-written with a leading apostrophe, which the import removes again, so exports are safe to open and round-trip.
+Text cells that a spreadsheet could run as a formula are written with a leading apostrophe (:func:`spreadsheet_safe`,
+used by every CSV we write), which the import removes again, so exports are safe to open and round-trip.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_ROWS = 50_000
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
-_NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
+# What a spreadsheet may take for the start of a formula (or of DDE, "|"): these characters and their full-width
+# forms, even after leading spaces or line breaks; and a cell that starts with a tab or a carriage return.
+FORMULA_CHARACTERS = "=+-@|＝＋－＠"
+_FORMULA_START = re.compile(rf"'*(?:[\t\r]|\s*[{re.escape(FORMULA_CHARACTERS)}])")
 SAVE_AS_CSV_UTF8 = "Save it as “CSV UTF-8 (Comma delimited)” (Excel) or download it as CSV (Google Sheets)"
 
 
@@ -161,12 +163,16 @@ def schedule_csv(contracts: Iterable[Contract], first: Period | None = None, las
 
 
 def spreadsheet_safe(value: str) -> str:
-    """``value`` with a leading apostrophe if a spreadsheet would treat it as a formula."""
+    """A text cell for every CSV we write: ``value`` with a leading apostrophe if a spreadsheet could run it as a
+    formula (see :data:`FORMULA_CHARACTERS`), or if it already starts with apostrophes before one (so the import,
+    which takes one apostrophe off, gives back the value). Amounts are not text: we write them as plain numbers
+    (``-1200.50``), which a spreadsheet reads as numbers and never as formulas, so they don't come through here."""
     return "'" + value if _FORMULA_START.match(value) else value
 
 
 def _from_spreadsheet(value: str) -> str:
-    return value[1:] if _NEUTRALISED.match(value) else value
+    """The import's half of :func:`spreadsheet_safe`."""
+    return value[1:] if value.startswith("'") and _FORMULA_START.match(value, 1) else value
 
 
 def _failed(*errors: LineError) -> ContractsFile:

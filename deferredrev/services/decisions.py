@@ -59,12 +59,11 @@ def may_decide(settings: WorkspaceSettings, actor: Actor) -> bool:
 def already_decided(preview: models.Preview | None, preview_id: int) -> DecisionResult:
     if preview is None:
         return DecisionResult(Decision.ALREADY_DECIDED, "This preview no longer exists.", preview_id)
-    who = f" by <@{preview.decided_by}>" if preview.decided_by else ""
-    words = {
-        PreviewStatus.APPROVED.value: f"already approved{who}",
-        PreviewStatus.POSTED.value: f"already approved{who} and posted",
-        PreviewStatus.FAILED.value: f"already approved{who}",
-        PreviewStatus.REJECTED.value: f"already rejected{who}",
+    words = {  # the message itself shows who decided; this plain text can't mention anyone
+        PreviewStatus.APPROVED.value: "already approved",
+        PreviewStatus.POSTED.value: "already approved and posted",
+        PreviewStatus.FAILED.value: "already approved",
+        PreviewStatus.REJECTED.value: "already rejected",
         PreviewStatus.STALE.value: "out of date; refresh it",
     }
     return DecisionResult(

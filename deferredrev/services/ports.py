@@ -1,6 +1,8 @@
 """The small interfaces services use to reach the outside world; ``bot/`` and ``qbo/`` implement them.
 
-Services never import ``bot``: they tell Slack things through a :class:`Notifier`.
+Services never import ``bot``: they tell Slack things through a :class:`Notifier`. Every text a service hands out
+(notices, messages, warnings, reasons) is plain text, never mrkdwn: names in it are as people typed them, and the
+bot escapes the whole text where it shows it (``bot/blocks/common.py``: ``escape``, ``plain_to_mrkdwn``).
 """
 
 from __future__ import annotations

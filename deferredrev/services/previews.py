@@ -239,13 +239,13 @@ class PreviewService:
         self._check_calendar(period, checks)
         status = inputs.connection.status
         if status == "expired":
-            checks.blocking.append("The QuickBooks connection has expired: an admin can `/deferredrev reconnect`.")
+            checks.blocking.append("The QuickBooks connection has expired: an admin can /deferredrev reconnect.")
         elif status != "connected":
-            checks.blocking.append("QuickBooks isn't connected: an admin can `/deferredrev connect`.")
+            checks.blocking.append("QuickBooks isn't connected: an admin can /deferredrev connect.")
         if inputs.mapping is None:
-            checks.blocking.append("Accounts aren't mapped yet: an admin can run `/deferredrev mappings`.")
+            checks.blocking.append("Accounts aren't mapped yet: an admin can run /deferredrev mappings.")
         elif inputs.connection.realm_id and inputs.mapping.realm_id != inputs.connection.realm_id:
-            checks.blocking.append("The mapped accounts belong to another QuickBooks company: run `/deferredrev mappings`.")
+            checks.blocking.append("The mapped accounts belong to another QuickBooks company: run /deferredrev mappings.")
         if status == "connected" and inputs.connection.realm_id and not checks.blocking:
             self._check_quickbooks(team_id, inputs.connection.realm_id, period, inputs.mapping, checks)
         return checks
@@ -289,10 +289,10 @@ class PreviewService:
                     if not account.active:
                         checks.blocking.append(
                             f"The {label} account ({account.name}) is inactive in QuickBooks: reactivate it or choose "
-                            "another with `/deferredrev mappings`."
+                            "another with /deferredrev mappings."
                         )
         except NotConnectedError as error:
-            checks.blocking.append(f"QuickBooks is {error.status}: an admin can `/deferredrev reconnect`.")
+            checks.blocking.append(f"QuickBooks is {error.status}: an admin can /deferredrev reconnect.")
         except QboError as error:
             checks.blocking.append(f"Couldn't check QuickBooks: {error.user_message}")
 
@@ -430,7 +430,7 @@ class PreviewService:
             return already_decided(preview, preview.id)
         settings = self._workspaces.settings(preview.team_id)
         if not may_decide(settings, actor):
-            who = "the approvers in `/deferredrev settings`" if settings.approvers else "workspace admins"
+            who = "the approvers in /deferredrev settings" if settings.approvers else "workspace admins"
             verb = "approve" if approving else "reject"
             members = "" if actor.is_member else ", and only full members of this workspace"
             return DecisionResult(
@@ -582,7 +582,7 @@ class PreviewService:
             return DecisionResult(
                 Decision.BLOCKED,
                 "The accounts aren't mapped any more, so I can't check what is still to post. Map them with "
-                "`/deferredrev mappings`, then retry. Nothing was queued.",
+                "/deferredrev mappings, then retry. Nothing was queued.",
                 preview_id,
             )
         now = self._clock.now()
@@ -718,7 +718,7 @@ def _covered_message(contracts: list[str], period: Period) -> str:
     return (
         f"Since these entries failed, the revenue of {named} changed or was posted by another entry (a later "
         f"month's catch-up, or another preview of {period.label}). Retrying would post it twice, so nothing was "
-        f"queued. Run `/deferredrev preview {period}` for what is still to post."
+        f"queued. Run /deferredrev preview {period} for what is still to post."
     )
 
 

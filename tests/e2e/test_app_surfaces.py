@@ -52,9 +52,10 @@ def test_an_alert_channel_is_told_and_one_without_the_bot_is_named(stack: Stack)
         lambda: next((m for m in stack.slack.messages(CHANNEL) if "connection alerts" in m.text), None),
         message="the alert channel told",
     )
-    assert f"<@{ADMIN}>" in announced.text
-    saved = stack.ephemeral_text(ADMIN, contains="I'm not a member of <#C0NOBOT>")
-    assert "/invite @DeferredRev" in saved and stack.server.app.workspaces.settings(TEAM).alert_channel == "C0NOBOT"
+    assert f"<@{ADMIN}>" in announced.text and f"<@{ADMIN}>" in str(announced.blocks)  # live mentions
+    saved = stack.slack.wait_for_ephemeral(CHANNEL, ADMIN, contains="I'm not a member of <#C0NOBOT>")
+    assert "<#C0NOBOT>" in str(saved.blocks) and "`/invite @DeferredRev`" in str(saved.blocks)
+    assert stack.server.app.workspaces.settings(TEAM).alert_channel == "C0NOBOT"
 
 
 def test_members_cannot_open_settings(stack: Stack) -> None:

@@ -414,7 +414,7 @@ def test_a_detail_csv_slack_refuses_is_reported_as_such(ready: Stack) -> None:
     stack.slack.inject_error("files.getUploadURLExternal", "not_allowed_token_type")
     ts = preview(stack)
     refused = stack.ephemeral_text(ADMIN, contains="refused its full detail")
-    assert "`not_allowed_token_type`" in refused and "Something went wrong" not in refused
+    assert "(not_allowed_token_type)" in refused and "Something went wrong" not in refused
     assert "Post to QuickBooks" in str(stack.slack.message(CHANNEL, ts).blocks)  # the preview itself is there
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -49,3 +50,16 @@ def test_the_detail_csv_shows_formula_like_names_as_text() -> None:
     entries = PeriodEntries(OCTOBER, PostingMode.PER_CONTRACT, (draft(100, "USD", contract="=1+1"),), (), ())
     rows = list(csv.DictReader(io.StringIO(detail_csv(entries, [contract]))))
     assert [(row["contract_id"], row["customer"], row["amount"]) for row in rows] == [("'=1+1", "'@SUM(A1)", "1.00")]
+
+
+@pytest.mark.parametrize("risky", [" =1+1", "\n@SUM(A1)", "＝1+1", "＋1", "－1", "＠x", "|calc", "\t=1", "\rx", "-1"])
+def test_the_detail_csv_neutralises_every_formula_start(risky: str) -> None:
+    """Contract ids, customers, descriptions and account names are text; the amount is a number and stays one."""
+    contract = Contract(f"{risky}C", f"{risky}Co", 1200, "USD", date(2026, 1, 1), date(2026, 12, 31), description=risky)
+    entry = draft(100, "USD", contract=contract.contract_id)
+    named = tuple(line._replace(account_name=risky, description=risky) for line in entry.lines)
+    entries = PeriodEntries(OCTOBER, PostingMode.PER_CONTRACT, (replace(entry, lines=named),), (), ())
+    row = next(csv.DictReader(io.StringIO(detail_csv(entries, [contract]))))
+    for column in ("contract_id", "customer", "debit_account", "credit_account", "description"):
+        assert row[column].startswith("'") and row[column][1:].startswith(risky[:1]), column
+    assert row["amount"] == "1.00"

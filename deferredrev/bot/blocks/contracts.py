@@ -1,6 +1,7 @@
 """Contracts: the overview with counts and totals, and the import outcome (summary or every problem by line).
 
-Pure functions returning ``(text, blocks)`` or plain strings; user-supplied text is escaped for mrkdwn.
+Pure functions returning ``(text, blocks)`` or plain strings; user-supplied text (file names, CSV cells quoted in
+problems) is escaped for mrkdwn where it goes into blocks or a message's text, and left plain in plain-text places.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 from deferredrev.bot import ids
 from deferredrev.bot.blocks.common import (
+    FIELD_ERROR_LIMIT,
     SECTION_TEXT_LIMIT,
     Block,
     actions,
@@ -26,8 +28,8 @@ from deferredrev.revrec.money import format_amount
 from deferredrev.services.contract_stats import ContractState, ContractStats, CurrencyTotal
 from deferredrev.services.contracts import ImportResult
 
-FIELD_ERROR_LIMIT = 2000  # what we allow ourselves in a modal's error under the file input
 FIELD_ERROR_LINES = 10
+FILE_NAME_LIMIT = 200  # a file name shown in a sentence or in bold (Slack allows longer ones)
 MAX_CURRENCY_LINES = 20
 ERROR_SECTIONS = 45  # of a message's 50 blocks, the rest being the intro and the closing note
 WHO_CAN_IMPORT = "Slack workspace admins or owners, or people named as DeferredRev admins, can import contracts."
@@ -71,7 +73,7 @@ def _currency_line(total: CurrencyTotal) -> str:
     amount = format_amount(total.amount, total.currency, with_code=True)
     recognised = format_amount(total.recognised, total.currency, with_code=True)
     count = f"{total.contracts:,} contract{_s(total.contracts)}"
-    return f"*{total.currency}* · {count} · {amount} · recognised to date {recognised}"
+    return f"*{escape(total.currency)}* · {count} · {amount} · recognised to date {recognised}"
 
 
 def error_line(error: LineError) -> str:
@@ -80,8 +82,9 @@ def error_line(error: LineError) -> str:
     return f"{where}: {error.message}"
 
 
-def import_field_error(errors: Sequence[LineError]) -> str:
-    """The modal's error under the file input: the first problems, then how many more (within 2,000 characters)."""
+def import_field_error(errors: Sequence[LineError]) -> list[str]:
+    """The problem shown in the import modal, one plain-text line each: how many, the first problems, then how many
+    more (within 2,000 characters)."""
     lines = [f"Nothing was imported: {len(errors):,} problem{_s(len(errors))}. The full list is in a message to you."]
     shown = 0
     for error in errors[:FIELD_ERROR_LINES]:
@@ -92,14 +95,15 @@ def import_field_error(errors: Sequence[LineError]) -> str:
         shown += 1
     if len(errors) > shown:
         lines.append(f"…and {len(errors) - shown:,} more")
-    return "\n".join(lines)
+    return lines
 
 
 def import_errors_message(errors: Sequence[LineError], file_name: str) -> Message:
     """Every problem by line, as many as fit in one message; :func:`errors_left_out` says how many did not."""
     chunks, shown = _error_chunks(errors)
     intro = (
-        f":x: *Nothing was imported from {escape(file_name)}.* The file has {len(errors):,} problem{_s(len(errors))}; "
+        f":x: *Nothing was imported from {escape(file_name, FILE_NAME_LIMIT)}.* "
+        f"The file has {len(errors):,} problem{_s(len(errors))}; "
         "fix them all and import the whole file again (the import is all or nothing)."
     )
     blocks: list[Block] = [section(intro), *(section(chunk) for chunk in chunks)]
@@ -109,7 +113,7 @@ def import_errors_message(errors: Sequence[LineError], file_name: str) -> Messag
     text = f"Nothing was imported from {file_name}: {len(errors):,} problem{_s(len(errors))}. " + "; ".join(
         error_line(error) for error in errors[:3]
     )
-    return clip(text, 3000), blocks
+    return clip(escape(text), 3000), blocks
 
 
 def errors_left_out(errors: Sequence[LineError]) -> int:
@@ -128,7 +132,7 @@ def _error_chunks(errors: Sequence[LineError]) -> tuple[list[str], int]:
     current: list[str] = []
     size = shown = 0
     for error in errors:
-        line = "• " + escape(clip(error_line(error), 500))
+        line = "• " + escape(error_line(error), 500)
         if current and size + len(line) + 1 > SECTION_TEXT_LIMIT:
             if len(chunks) + 1 == ERROR_SECTIONS:
                 break
@@ -148,7 +152,7 @@ def import_done_message(result: ImportResult, file_name: str) -> Message:
         f"({result.unchanged:,} unchanged)"
     )
     blocks = [
-        section(f":white_check_mark: {text} from *{escape(file_name)}*."),
+        section(f":white_check_mark: {text} from *{escape(file_name, FILE_NAME_LIMIT)}*."),
         context("Run `/deferredrev contracts` for counts and totals, or `/deferredrev preview` for a month's entries."),
     ]
     return text, blocks

@@ -3,25 +3,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from deferredrev.bot import ids
 from deferredrev.bot.blocks.common import (
     Block,
     actions,
     button,
+    channel_mention,
     confirm_dialog,
     context,
     escape,
     fields,
     header,
+    plain_to_mrkdwn,
     section,
     slack_date,
     slack_day,
+    user_mention,
 )
 from deferredrev.services.connections import ConnectionStatusView
 from deferredrev.services.mappings import Mapping
 from deferredrev.services.workspaces import WorkspaceSettings
 
 Message = tuple[str, list[Block]]
+NAME_LIMIT = 200  # a company name shown in a sentence or in bold: enough for any real one, short of Slack's limits
 
 STATUS_LABELS = {
     "connected": ":large_green_circle: Connected",
@@ -58,13 +64,14 @@ def help_message(unknown: str | None = None) -> Message:
 
 def status_blocks(connection: ConnectionStatusView, mapping: Mapping | None, settings: WorkspaceSettings) -> list[Block]:
     label = STATUS_LABELS.get(connection.status, connection.status)
-    company = escape(connection.company_name) if connection.company_name else "—"
+    company = escape(connection.company_name, NAME_LIMIT) if connection.company_name else "—"
     since = slack_date(connection.since) if connection.since else "—"
     blocks: list[Block] = [
         fields(("QuickBooks", label), ("Company", company), ("Since", since), ("Plan", settings.plan.value))
     ]
     if connection.status == "expired" and connection.reason:
-        blocks.append(section(f":warning: {escape(connection.reason)}. An admin can `/deferredrev reconnect`."))
+        reason = plain_to_mrkdwn(connection.reason, 500)
+        blocks.append(section(f":warning: {reason}. An admin can `/deferredrev reconnect`."))
     if connection.status == "connected":
         expiry = []
         if connection.refresh_expires_at:
@@ -74,7 +81,7 @@ def status_blocks(connection: ConnectionStatusView, mapping: Mapping | None, set
         if expiry:
             blocks.append(context(*expiry))
     blocks.append(mapping_fields(mapping, connection.realm_id))
-    approvers = ", ".join(f"<@{u}>" for u in settings.approvers) or "workspace admins"
+    approvers = ", ".join(user_mention(u) for u in settings.approvers) or "workspace admins"
     cutover = settings.cutover_date.isoformat() if settings.cutover_date else "none"
     blocks.append(
         context(
@@ -92,15 +99,15 @@ def mapping_fields(mapping: Mapping | None, realm_id: str | None) -> Block:
     if realm_id is not None and mapping.realm_id != realm_id:
         warning = "\n:warning: These accounts belong to a different QuickBooks company: map them again."
     return section(
-        f"*Deferred Revenue account:* {escape(mapping.deferred_revenue_name)}\n"
-        f"*Revenue account:* {escape(mapping.revenue_name)}{warning}"
+        f"*Deferred Revenue account:* {escape(mapping.deferred_revenue_name, NAME_LIMIT)}\n"
+        f"*Revenue account:* {escape(mapping.revenue_name, NAME_LIMIT)}{warning}"
     )
 
 
 def status_message(connection: ConnectionStatusView, mapping: Mapping | None, settings: WorkspaceSettings) -> Message:
     label = STATUS_LABELS.get(connection.status, connection.status).split(" ", 1)[-1]
     connected = connection.company_name and connection.status == "connected"
-    company = f" to {escape(connection.company_name or '')}" if connected else ""
+    company = f" to {escape(connection.company_name or '', NAME_LIMIT)}" if connected else ""
     return f"QuickBooks: {label}{company}", [header("DeferredRev status"), *status_blocks(connection, mapping, settings)]
 
 
@@ -120,10 +127,13 @@ def connect_prompt(url: str, *, reconnect: bool) -> Message:
 
 
 def already_connected(company: str) -> Message:
-    text = f"This workspace is already connected to {escape(company)}. Use `/deferredrev reconnect` to connect again."
+    text = (
+        f"This workspace is already connected to {escape(company, NAME_LIMIT)}. "
+        "Use `/deferredrev reconnect` to connect again."
+    )
     return text, [
         section(
-            f":white_check_mark: Already connected to *{escape(company)}*. "
+            f":white_check_mark: Already connected to *{escape(company, NAME_LIMIT)}*. "
             "Use `/deferredrev reconnect` to sign in again or pick another company."
         )
     ]
@@ -151,7 +161,7 @@ def admin_only(action: str) -> Message:
 
 def refused(reason: str) -> Message:
     """Someone who may not take part at all (a guest, another organisation's user...): the reason, in their words."""
-    return reason, [section(f":no_entry: {escape(reason)}")]
+    return escape(reason), [section(f":no_entry: {plain_to_mrkdwn(reason)}")]
 
 
 def not_connected(what: str) -> Message:
@@ -172,13 +182,13 @@ def connection_expired(what: str) -> Message:
 
 
 def disconnect_confirm(company: str) -> Message:
-    text = f"Disconnect {escape(company)}?"
+    text = f"Disconnect {escape(company, NAME_LIMIT)}?"
     dialog = confirm_dialog(
-        "Disconnect QuickBooks?", f"DeferredRev will lose access to {escape(company)}.", "Disconnect", danger=True
+        "Disconnect QuickBooks?", f"DeferredRev will lose access to {escape(company, 100)}.", "Disconnect", danger=True
     )
     blocks = [
         section(
-            f"*Disconnect {escape(company)}?*\nDeferredRev revokes its access at Intuit and forgets the tokens. "
+            f"*Disconnect {escape(company, NAME_LIMIT)}?*\nDeferredRev revokes its access at Intuit and forgets the tokens. "
             "Contracts, schedules, mappings and posting records stay; entries already in QuickBooks are untouched. "
             "You can reconnect any time."
         ),
@@ -191,22 +201,22 @@ def disconnect_confirm(company: str) -> Message:
 
 
 def disconnected_notice(company: str, user_id: str | None) -> Message:
-    who = f"<@{user_id}>" if user_id else "Someone in QuickBooks"
-    text = f"QuickBooks disconnected: {escape(company)}"
+    who = user_mention(user_id) if user_id else "Someone in QuickBooks"
+    text = f"QuickBooks disconnected: {escape(company, NAME_LIMIT)}"
     return text, [
-        section(f":electric_plug: {who} disconnected *{escape(company)}* from DeferredRev."),
+        section(f":electric_plug: {who} disconnected *{escape(company, NAME_LIMIT)}* from DeferredRev."),
         context("Contracts, mappings and history are kept. An admin can reconnect with `/deferredrev connect`."),
     ]
 
 
 def connected_notice(company: str, *, reconnected: bool, previous_company: str | None) -> Message:
     verb = "Reconnected" if reconnected else "Connected"
-    text = f"{verb} to {escape(company)}"
-    blocks: list[Block] = [section(f":white_check_mark: *{verb} to {escape(company)}.*")]
+    text = f"{verb} to {escape(company, NAME_LIMIT)}"
+    blocks: list[Block] = [section(f":white_check_mark: *{verb} to {escape(company, NAME_LIMIT)}.*")]
     if previous_company:
         blocks.append(
             section(
-                f":warning: This is a different company from before (*{escape(previous_company)}*). "
+                f":warning: This is a different company from before (*{escape(previous_company, NAME_LIMIT)}*). "
                 "The saved account mappings belong to the old company: run `/deferredrev mappings` to choose accounts here."
             )
         )
@@ -218,32 +228,54 @@ def connected_notice(company: str, *, reconnected: bool, previous_company: str |
 
 
 def connect_failed_notice(message: str) -> Message:
-    return message, [section(f":warning: {escape(message)}")]
+    return escape(message), [section(f":warning: {plain_to_mrkdwn(message)}")]
 
 
 def expiry_alert(company: str, reason: str) -> Message:
-    text = f"QuickBooks connection to {escape(company)} expired"
+    text = f"QuickBooks connection to {escape(company, NAME_LIMIT)} expired"
     return text, [
-        section(f":red_circle: *The QuickBooks connection to {escape(company)} has expired.*\n{escape(reason)}."),
+        section(
+            f":red_circle: *The QuickBooks connection to {escape(company, NAME_LIMIT)} has expired.*\n"
+            f"{plain_to_mrkdwn(reason, 500)}."
+        ),
         section("Postings are paused until an admin reconnects. Mappings, contracts and history are kept."),
         actions(button("Reconnect", ids.RECONNECT_BUTTON, value="reconnect", style="primary")),
     ]
 
 
 def hard_expiry_warning(company: str, days_left: int) -> Message:
-    text = f"QuickBooks needs you to reconnect {escape(company)} within {days_left} day(s)"
+    text = f"QuickBooks needs you to reconnect {escape(company, NAME_LIMIT)} within {days_left} day(s)"
     return text, [
         section(
-            f":hourglass_flowing_sand: QuickBooks limits a connection to five years. *{escape(company)}* must be "
-            f"reconnected within *{days_left} day{'s' if days_left != 1 else ''}*, or postings will stop."
+            f":hourglass_flowing_sand: QuickBooks limits a connection to five years. *{escape(company, NAME_LIMIT)}* "
+            f"must be reconnected within *{days_left} day{'s' if days_left != 1 else ''}*, or postings will stop."
         ),
         actions(button("Reconnect now", ids.RECONNECT_BUTTON, value="reconnect", style="primary")),
     ]
 
 
+def settings_saved(*, unreachable_alert_channel: str | None, notes: Sequence[str] = ()) -> Message:
+    """Settings saved; the alert channel when the bot can't post there; then other plain-text notes."""
+    parts = ["Settings saved."]
+    if unreachable_alert_channel:
+        parts.append(
+            f"I'm not a member of {channel_mention(unreachable_alert_channel)}, so connection alerts can't be posted "
+            "there: invite me with `/invite @DeferredRev` in that channel (admins get the alerts by DM either way)."
+        )
+    text = " ".join([*parts, *(plain_to_mrkdwn(note) for note in notes)])
+    return text, [section(f":white_check_mark: {text}")]
+
+
+def alert_channel_chosen(user_id: str) -> Message:
+    text = f"{user_mention(user_id)} chose this channel for DeferredRev's QuickBooks connection alerts."
+    return text, [section(f":white_check_mark: {text}")]
+
+
 def confirmation(text: str) -> Message:
-    return text, [section(f":white_check_mark: {escape(text)}")]
+    """A plain-text sentence (a service's, or one with names in it) confirmed to the person."""
+    return escape(text), [section(f":white_check_mark: {plain_to_mrkdwn(text)}")]
 
 
 def error_message(text: str) -> Message:
-    return text, [section(f":warning: {escape(text)}")]
+    """A plain-text sentence (a service's, or one with names in it) saying what went wrong."""
+    return escape(text), [section(f":warning: {plain_to_mrkdwn(text)}")]

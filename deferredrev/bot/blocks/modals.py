@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -138,8 +139,9 @@ def _input(block_id: str, label: str, element: Block, *, hint: str | None = None
     return block
 
 
-def import_modal(problem: str | None = None, *, metadata: dict[str, Any] | None = None) -> View:
-    """The import form; with ``problem``, shown again after a file could not be imported, saying why."""
+def import_modal(problem: Sequence[str] = (), *, metadata: dict[str, Any] | None = None) -> View:
+    """The import form; with ``problem`` (plain-text lines), shown again after a file could not be imported, saying
+    why."""
     file_input: Block = {
         "type": "file_input",
         "action_id": ids.IMPORT_FILE_INPUT,
@@ -152,16 +154,21 @@ def import_modal(problem: str | None = None, *, metadata: dict[str, Any] | None 
             "`method,description,cancel_date`. Dates are `YYYY-MM-DD`. The import is all or nothing; importing an "
             "existing `contract_id` again updates it."
         ),
-        *([section(f":warning: {clip(problem, 2900)}", block_id=ids.IMPORT_PROBLEM_BLOCK)] if problem else []),
+        *([section(_problem_text(problem), block_id=ids.IMPORT_PROBLEM_BLOCK)] if problem else []),
         _input(ids.IMPORT_FILE_BLOCK, "Contracts CSV", file_input, optional=False),
     ]
     return _modal(ids.IMPORT_VIEW, "Import contracts", blocks, submit="Import", metadata=metadata or {})
 
 
+def _problem_text(lines: Sequence[str]) -> str:
+    """One mrkdwn line per plain-text line (escaping makes each stay one line), within a section's 3,000 characters."""
+    return clip(":warning: " + "\n".join(escape(line) for line in lines), 2900)
+
+
 def importing_modal(file_name: str, *, metadata: dict[str, Any]) -> View:
     """While the file is read and imported, after Slack has its ack (a big file can take longer than 3 seconds)."""
     blocks = [
-        section(f":hourglass_flowing_sand: Importing *{escape(file_name)}*…"),
+        section(f":hourglass_flowing_sand: Importing *{escape(file_name, 200)}*…"),
         context("A large file takes a few seconds. You can close this; I'll also send you the result in Slack."),
     ]
     return _modal(ids.IMPORT_VIEW, "Import contracts", blocks, submit=None, metadata=metadata, close="Close")

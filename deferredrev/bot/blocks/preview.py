@@ -17,13 +17,17 @@ from deferredrev.bot.blocks.common import (
     escape,
     fields,
     header,
+    link,
+    plain_to_mrkdwn,
     section,
+    user_mention,
 )
 from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.services.preview_content import qbo_entry_url
 
 Message = tuple[str, list[Block]]
 SECTION_BUDGET = 2900
+NAME_LIMIT = 200  # a company or account name in a sentence or in bold
 MAX_LINE_SECTIONS = 8
 
 
@@ -36,8 +40,8 @@ def preview_message(state: dict[str, Any], *, environment: str = "sandbox") -> M
     if content.get("deferred_account"):
         blocks.append(
             context(
-                f"Each line: debit *{escape(content['deferred_account'])}* (Deferred Revenue), credit "
-                f"*{escape(content['revenue_account'])}* (Revenue). Credits (negative amounts) swap the sides."
+                f"Each line: debit *{escape(content['deferred_account'], NAME_LIMIT)}* (Deferred Revenue), credit "
+                f"*{escape(content['revenue_account'], NAME_LIMIT)}* (Revenue). Credits (negative amounts) swap the sides."
             )
         )
     blocks += _line_sections(content)
@@ -51,7 +55,7 @@ def preview_message(state: dict[str, Any], *, environment: str = "sandbox") -> M
 def _facts(content: dict[str, Any], state: dict[str, Any]) -> Block:
     mode = "one entry per contract" if content.get("mode") == "per_contract" else "one summary entry"
     return fields(
-        ("Company", escape(content.get("company") or "not connected")),
+        ("Company", escape(content.get("company") or "not connected", NAME_LIMIT)),
         ("Period", content["period_label"]),
         ("Entries", f"{content.get('entry_count', 0):,} ({mode})"),
         ("Line pairs", f"{content.get('line_pairs', 0):,}"),
@@ -89,7 +93,7 @@ def _row(line: dict[str, Any]) -> str:
         f"{contract:<16} {customer:<22} Dr {clip(line['debit'], 24):<24} Cr {clip(line['credit'], 24):<24} "
         f"{line['amount_text']:>14} {line['currency']}{note}"
     )
-    return escape(row.replace("`", "'"))
+    return escape(row)  # inside a code block: escaping leaves no backtick that could close it
 
 
 def _totals(content: dict[str, Any]) -> list[Block]:
@@ -98,7 +102,7 @@ def _totals(content: dict[str, Any]) -> list[Block]:
         currency = get_currency(code)
         balanced = ":white_check_mark: balanced" if total["debits"] == total["credits"] else ":x: does not balance"
         parts.append(
-            f"*{code}* debits {format_amount(total['debits'], currency)} = "
+            f"*{escape(code)}* debits {format_amount(total['debits'], currency)} = "
             f"credits {format_amount(total['credits'], currency)} "
             f"{balanced} · revenue recognised {format_amount(total['net_revenue'], currency)}"
         )
@@ -106,8 +110,8 @@ def _totals(content: dict[str, Any]) -> list[Block]:
 
 
 def _warnings(content: dict[str, Any]) -> list[Block]:
-    notes = [f":no_entry: {escape(text)}" for text in content.get("blocking") or []]
-    notes += [f":warning: {escape(text)}" for text in content.get("warnings") or []]
+    notes = [f":no_entry: {plain_to_mrkdwn(text)}" for text in content.get("blocking") or []]
+    notes += [f":warning: {plain_to_mrkdwn(text)}" for text in content.get("warnings") or []]
     return [section("\n".join(notes))] if notes else []
 
 
@@ -122,7 +126,7 @@ def _state_blocks(state: dict[str, Any], environment: str) -> list[Block]:
         confirm = confirm_dialog(
             "Post to QuickBooks?",
             f"Post {content.get('entry_count', 0):,} {what} {content['period_label']} to "
-            f"{escape(content.get('company') or 'QuickBooks')}.",
+            f"{escape(content.get('company') or 'QuickBooks', 100)}.",
             "Post",
         )
         return [
@@ -134,8 +138,9 @@ def _state_blocks(state: dict[str, Any], environment: str) -> list[Block]:
             ),
         ]
     if status == "rejected":
-        reason = f": {escape(state.get('reject_reason') or '')}" if state.get("reject_reason") else ""
-        return [section(f":no_entry_sign: Rejected by <@{state.get('decided_by')}>{reason}. Nothing was posted.")]
+        reason = f": {escape(state.get('reject_reason') or '', 1000)}" if state.get("reject_reason") else ""
+        who = user_mention(str(state.get("decided_by")))
+        return [section(f":no_entry_sign: Rejected by {who}{reason}. Nothing was posted.")]
     if status == "stale":
         return [
             section(":hourglass: This preview is out of date: contracts, mappings or postings changed since it was made."),
@@ -153,7 +158,7 @@ def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     posted = counts.get("posted", 0) + counts.get("reversed", 0)
     failed = counts.get("failed", 0)
     waiting = total - posted - failed
-    who = f"<@{state.get('decided_by')}>" if state.get("decided_by") else "an approver"
+    who = user_mention(str(state["decided_by"])) if state.get("decided_by") else "an approver"
     blocks: list[Block] = []
     if waiting:
         blocks.append(section(f":arrows_counterclockwise: Approved by {who}. Posting {posted:,}/{total:,}…"))
@@ -161,12 +166,13 @@ def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
         blocks.append(section(f":warning: Approved by {who}. Posted {posted:,} of {total:,}; {failed:,} failed."))
     else:
         blocks.append(section(f":white_check_mark: Approved by {who}. Posted {posted:,} entries to QuickBooks."))
-    links = [f"<{qbo_entry_url(environment, p['qbo_id'])}|{p['doc']}>" for p in state.get("posted") or [] if p.get("qbo_id")]
+    posted_links = [p for p in state.get("posted") or [] if p.get("qbo_id")]
+    links = [link(qbo_entry_url(environment, str(p["qbo_id"])), str(p["doc"])) for p in posted_links]
     if links:
         more = f" …and {posted - len(links):,} more (see `/deferredrev history`)" if posted > len(links) else ""
         blocks.append(context("In QuickBooks: " + ", ".join(links) + more))
     if failed and not waiting:
-        reasons = "\n".join(f"• {f['count']:,} × {escape(f['message'])}" for f in state.get("failures") or [])
+        reasons = "\n".join(f"• {f['count']:,} × {plain_to_mrkdwn(f['message'], 500)}" for f in state.get("failures") or [])
         blocks.append(section(f"*Why they failed*\n{reasons}"))
         blocks.append(
             actions(
@@ -178,7 +184,7 @@ def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
 
 
 def _footer(state: dict[str, Any], content: dict[str, Any]) -> Block:
-    parts = [f"Preview #{state['preview_id']}", f"requested by <@{state['requested_by']}>"]
+    parts = [f"Preview #{state['preview_id']}", f"requested by {user_mention(str(state['requested_by']))}"]
     if state["status"] == "open" and content.get("four_eyes"):
         parts.append("four-eyes: someone else must approve")
     return context(" · ".join(parts))
@@ -202,13 +208,13 @@ def history_message(items: list[dict[str, Any]], *, can_reverse: bool) -> Messag
     blocks: list[Block] = [header("Recent previews and postings")]
     for item in items[:15]:
         totals = ", ".join(
-            f"{format_amount(t['net_revenue'], get_currency(code))} {code}"
+            f"{format_amount(t['net_revenue'], get_currency(code))} {escape(code)}"
             for code, t in sorted((item.get("totals") or {}).items())
         )
         kind = "Reversal" if item["kind"] == "reversal" else "Preview"
         text = (
             f"*{kind} #{item['preview_id']} · {item['period']}* — {item['status']}"
-            f"{' by <@' + item['decided_by'] + '>' if item.get('decided_by') else ''}\n"
+            f"{' by ' + user_mention(item['decided_by']) if item.get('decided_by') else ''}\n"
             f"{item['entry_count']:,} entries{' · ' + totals if totals else ''} · posted {item['posted']:,}"
             f"{' · failed ' + str(item['failed']) if item['failed'] else ''}"
             f"{' · reversed ' + str(item['reversed']) if item['reversed'] else ''}"

@@ -23,6 +23,7 @@ from deferredrev.bot import ids
 from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import contracts as blocks
 from deferredrev.bot.blocks import messages, modals
+from deferredrev.bot.blocks.common import field_error
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners import flows
@@ -139,7 +140,7 @@ def _import_upload(deps: BotDeps, client: WebClient, upload: UploadedFile, answe
             deps.sessions, deps.clock, team_id=answer.team_id, text=text, actor=answer.user_id, default_plan=plan
         )
     except UploadError as error:
-        if not _show(client, answer.view_id, modals.import_modal(str(error), metadata=answer.metadata)):
+        if not _show(client, answer.view_id, modals.import_modal([str(error)], metadata=answer.metadata)):
             _tell(client, answer.user_id, answer.channel_id, messages.error_message(str(error)))
         return
     except ContractImportError as error:
@@ -148,7 +149,8 @@ def _import_upload(deps: BotDeps, client: WebClient, upload: UploadedFile, answe
         return
     except Exception:
         # not left on "Importing…": the modal says it failed; the error handler logs it and tells the person
-        _show(client, answer.view_id, modals.import_modal(IMPORT_FAILED.format(name=upload.name), metadata=answer.metadata))
+        failed = [IMPORT_FAILED.format(name=upload.name)]
+        _show(client, answer.view_id, modals.import_modal(failed, metadata=answer.metadata))
         raise
     done = blocks.import_done_message(result, upload.name)
     _show(client, answer.view_id, modals.import_done_modal(done))
@@ -166,7 +168,7 @@ def _show(client: WebClient, view_id: str, view: dict[str, Any]) -> bool:
 
 
 def _field_error(ack: Ack, message: str) -> None:
-    ack(response_action="errors", errors={ids.IMPORT_FILE_BLOCK: message})
+    ack(response_action="errors", errors={ids.IMPORT_FILE_BLOCK: field_error(message)})
 
 
 def uploaded_file(view: dict[str, Any]) -> UploadedFile | None:

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from deferredrev.bot import ids
 from deferredrev.bot.authority import Clearance, Requester
 from deferredrev.bot.blocks import messages
+from deferredrev.bot.blocks.common import field_error
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.blocks.preview import history_message, preview_message, reject_modal
 from deferredrev.bot.deps import BotDeps
@@ -45,7 +46,7 @@ def preview_command(deps: BotDeps, client: WebClient, command: dict[str, Any], w
     try:
         period = Period.parse(rest) if rest else previews.default_period()
     except PeriodError:
-        return messages.error_message(f"`{rest[:20]}` isn't a month. Use YYYY-MM, e.g. `/deferredrev preview 2026-10`.")
+        return messages.error_message(f"“{rest[:20]}” isn't a month. Use YYYY-MM, e.g. /deferredrev preview 2026-10.")
     channel = command["channel_id"]
     result = previews.create(who.team_id, period, requested_by=who.user_id, channel_id=channel)
     return post_preview(deps, client, who, result.preview_id, channel, detail_csv=result.detail_csv)
@@ -63,7 +64,7 @@ def post_preview(
             # Nobody can see it, so nobody could approve it: withdrawn in the requester's name, not left open.
             deps.preview_service.withdraw(who.team_id, preview_id, "Not shown: DeferredRev isn't in the channel.")
             return messages.error_message(
-                "I'm not in this channel, so I can't post the preview here. Invite me with `/invite @DeferredRev`, "
+                "I'm not in this channel, so I can't post the preview here. Invite me with /invite @DeferredRev, "
                 "then run the preview again."
             )
         raise
@@ -88,7 +89,7 @@ def _upload_detail(
         reason = error.response.get("error")
         logger.warning("could not attach the detail CSV of preview %s: %s", preview_id, reason)
         return messages.error_message(
-            f"The preview is posted, but Slack refused its full detail as a CSV file (`{reason}`): the message shows "
+            f"The preview is posted, but Slack refused its full detail as a CSV file ({reason}): the message shows "
             "the first lines and the totals. Run the preview again for a copy with the CSV."
         )
     return None
@@ -165,7 +166,7 @@ def reject_submitted(ack: Ack, view: dict[str, Any], client: WebClient, deps: Bo
     preview_id = int(metadata)
     result = deps.preview_service.reject(who.team_id, preview_id, clearance.actor(), reason=reason)
     if result.decision is not Decision.REJECTED:
-        ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: result.message})
+        ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: field_error(result.message)})
         return
     ack()
     later(_update_message, deps, client, who, preview_id)

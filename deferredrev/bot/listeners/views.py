@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from deferredrev.bot import ids
 from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import messages
+from deferredrev.bot.blocks.common import field_error
 from deferredrev.bot.blocks.modals import parse_settings_state, selected_account
 from deferredrev.bot.deps import BotDeps
 from deferredrev.bot.listeners.guard import GuardedApp, Later
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 COMPANY_CHANGED = (
     "The QuickBooks company changed since this was opened, so these accounts may not be its accounts. Close this and "
-    "run `/deferredrev mappings` again."
+    "run /deferredrev mappings again."
 )
 ROLE_BLOCKS = {Role.DEFERRED_REVENUE: ids.DEFERRED_BLOCK, Role.REVENUE: ids.REVENUE_BLOCK}
 
@@ -60,16 +61,16 @@ def mappings_submitted(
     try:
         mapping = deps.mappings.save(team_id, deferred_revenue_id=deferred, revenue_id=revenue, user_id=user_id)
     except MappingError as error:
-        ack(response_action="errors", errors={ROLE_BLOCKS[error.role]: str(error)})
+        ack(response_action="errors", errors={ROLE_BLOCKS[error.role]: field_error(str(error))})
         return
     except QboNotFoundError:
         ack(response_action="errors", errors={ids.DEFERRED_BLOCK: "That account no longer exists in QuickBooks."})
         return
     except NotConnectedError as error:
-        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: f"{error} — reconnect QuickBooks first."})
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: field_error(f"{error} — reconnect QuickBooks first.")})
         return
     except QboError as error:
-        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: error.user_message})
+        ack(response_action="errors", errors={ids.DEFERRED_BLOCK: field_error(error.user_message)})
         return
     ack()
     text = f"Account mappings saved: Deferred Revenue → {mapping.deferred_revenue_name}; Revenue → {mapping.revenue_name}."
@@ -112,19 +113,17 @@ class SettingsSaved:
 
 
 def _confirm_settings(deps: BotDeps, client: WebClient, saved: SettingsSaved) -> None:
-    notes = ["Settings saved."]
-    if saved.new_alert_channel and not _announce_alerts(client, saved.new_alert_channel, saved.user_id):
-        notes.append(
-            f"I'm not a member of <#{saved.new_alert_channel}>, so connection alerts can't be posted there: invite me "
-            "with `/invite @DeferredRev` in that channel (admins get the alerts by DM either way)."
-        )
+    unreachable = saved.new_alert_channel
+    if unreachable and _announce_alerts(client, unreachable, saved.user_id):
+        unreachable = None
+    notes: list[str] = []
     if saved.later_cutover and (posted := deps.preview_service.posted_months_before(saved.team_id, saved.later_cutover)):
         notes.append(
             f"Revenue before {saved.later_cutover:%Y-%m-%d} now counts as recognised elsewhere, but DeferredRev already "
             f"posted revenue for {describe_periods(posted)}: the next preview reverses it with catch-up lines. If that "
             "revenue was right, set the cut-over date back."
         )
-    text, blocks = messages.confirmation(" ".join(notes))
+    text, blocks = messages.settings_saved(unreachable_alert_channel=unreachable, notes=notes)
     try:
         if saved.channel:
             client.chat_postEphemeral(channel=saved.channel, user=saved.user_id, text=text, blocks=blocks)
@@ -136,9 +135,9 @@ def _confirm_settings(deps: BotDeps, client: WebClient, saved: SettingsSaved) ->
 
 def _announce_alerts(client: WebClient, channel: str, user_id: str) -> bool:
     """Tell the new alert channel what it will get; False when the bot can't post there."""
-    text = f"<@{user_id}> chose this channel for DeferredRev's QuickBooks connection alerts."
+    text, blocks = messages.alert_channel_chosen(user_id)
     try:
-        client.chat_postMessage(channel=channel, text=text, blocks=messages.confirmation(text)[1])
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     except SlackApiError as error:
         if error.response.get("error") in NOT_IN_CHANNEL:
             return False
@@ -148,7 +147,8 @@ def _announce_alerts(client: WebClient, channel: str, user_id: str) -> bool:
 
 
 def _dm(client: WebClient, user_id: str, text: str) -> None:
+    fallback, blocks = messages.confirmation(text)
     try:
-        client.chat_postMessage(channel=user_id, text=text, blocks=messages.confirmation(text)[1])
+        client.chat_postMessage(channel=user_id, text=fallback, blocks=blocks)
     except SlackApiError as error:
         logger.info("could not DM %s: %s", user_id, error.response.get("error"))

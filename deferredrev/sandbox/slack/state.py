@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import quote
 
 from deferredrev.clock import Clock, SystemClock
 from deferredrev.sandbox.slack.model import (
@@ -342,6 +343,7 @@ class SandboxState:
     def new_file(self, workspace: Workspace, *, name: str, title: str, content: bytes, user: str) -> HostedFile:
         file_id = self.new_id("F")
         base = f"{self.base_url}/files-pri/{workspace.team_id}-{file_id}"
+        path_name = quote(name, safe="")  # as Slack does: any file name makes a valid URL
         hosted = HostedFile(
             id=file_id,
             team_id=workspace.team_id,
@@ -351,9 +353,9 @@ class SandboxState:
             mimetype=_guess_mimetype(name),
             user=user,
             created=int(self.now()),
-            url_private=f"{base}/{name}",
-            url_private_download=f"{base}/download/{name}",
-            permalink=f"https://{workspace.domain}.slack.com/files/{user}/{file_id}/{name}",
+            url_private=f"{base}/{path_name}",
+            url_private_download=f"{base}/download/{path_name}",
+            permalink=f"https://{workspace.domain}.slack.com/files/{user}/{file_id}/{path_name}",
         )
         with self.changed:
             self.hosted[file_id] = hosted

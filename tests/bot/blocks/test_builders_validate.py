@@ -81,7 +81,7 @@ VIEW_BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "settings": lambda: modals.settings_modal(SETTINGS),
     "settings bare": lambda: modals.settings_modal(BARE_SETTINGS),
     "import": modals.import_modal,
-    "import with a problem": lambda: modals.import_modal("Nothing was imported: 2 problems.\n" + "x" * 4000),
+    "import with a problem": lambda: modals.import_modal(["Nothing was imported: 2 problems.", "x" * 4000]),
     "importing": lambda: modals.importing_modal(LONG, metadata={"channel_id": "C1"}),
     "import done": lambda: modals.import_done_modal(
         contract_blocks.import_done_message(ImportResult(created=3, updated=1, unchanged=0), LONG)
