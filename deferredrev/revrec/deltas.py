@@ -33,7 +33,7 @@ from deferredrev.revrec.cutover import CutOver
 from deferredrev.revrec.errors import EntryError
 from deferredrev.revrec.journal import PostedHistory, Recognition
 from deferredrev.revrec.periods import Period
-from deferredrev.revrec.schedule import cumulative_at
+from deferredrev.revrec.schedule import cumulative_at, cumulative_at_days
 
 
 class ContractDelta(NamedTuple):
@@ -97,11 +97,14 @@ class DeltaCalculator:
         base = None if self.cutover_day is None else self._base(contract, start)
         if base is None and not posted and start > self.period_end:
             return None  # not started and never posted: common, so kept cheap
-        first, last = self._span(contract, base)
-        if base is None:
+        if base is None:  # the span inline (``_span``): this is the path every contract of a big period takes
+            start_date, last_day = contract.start_date, contract.cancel_date or contract.end_date
+            first = start_date.year * 12 + start_date.month - 1
+            last = last_day.year * 12 + last_day.month - 1
             at_previous_end = cumulative_at(contract, self.previous_end)
             scheduled = cumulative_at(contract, self.period_end) - at_previous_end
         else:
+            first, last = self._span(contract, base)
             at_previous_end = self._owed(contract, self.previous_end, base)
             scheduled = self._owed(contract, self.period_end, base) - at_previous_end
         catch_up = 0
@@ -113,7 +116,7 @@ class DeltaCalculator:
                 catch_up = at_previous_end
             else:
                 catch_up = self._owed_in_targets(contract, base, first, last_earlier, at_previous_end)
-                self._note_uncovered(contract, base, first, last_earlier, at_previous_end)
+                self._note_uncovered(contract, base, first, last_earlier)
         if posted:
             period_index = self.period_index
             for posted_period, amount in posted.items():
@@ -136,7 +139,7 @@ class DeltaCalculator:
         first, last = self._span(contract, base)
         last_earlier = min(last, self.period_index - 1)
         if first <= last_earlier and first < self.covered_from:
-            self._note_uncovered(contract, base, first, last_earlier, self._owed(contract, self.previous_end, base))
+            self._note_uncovered(contract, base, first, last_earlier)
 
     # What the contract owes ---------------------------------------------------------------------------------------
 
@@ -199,7 +202,7 @@ class DeltaCalculator:
     def _at_month_end(self, contract: Contract, index: int, base: int | None) -> int:
         return self._owed(contract, _end_ordinal(index), base)
 
-    def _note_uncovered(self, contract: Contract, base: int | None, first: int, last: int, at_previous_end: int) -> None:
+    def _note_uncovered(self, contract: Contract, base: int | None, first: int, last: int) -> None:
         """Add the contract's owed revenue in the months from ``first`` to ``last`` that are not targets."""
         cursor = first
         gaps = []
@@ -211,15 +214,25 @@ class DeltaCalculator:
             gaps.append((cursor, last))
         unposted = self.unposted
         currency, contract_id = contract.currency, contract.contract_id
+        cutover_day = self.cutover_day
         for gap_first, gap_last in gaps:
-            before = 0 if gap_first == first else self._at_month_end(contract, gap_first - 1, base)
-            for index in range(gap_first, gap_last + 1):
-                after = at_previous_end if index == self.period_index - 1 else self._at_month_end(contract, index, base)
-                if after != before:
-                    amounts, contract_ids = unposted.setdefault(index, ({}, []))
-                    amounts[currency] = amounts.get(currency, 0) + after - before
+            # Owed-to-date at the end of the month before the gap (0 before the first owed month) and of each month.
+            days = [_end_ordinal(index) for index in range(gap_first - 1, gap_last + 1)]
+            values = cumulative_at_days(contract, days)
+            if base is not None:
+                assert cutover_day is not None
+                values = [0 if day < cutover_day else value - base for day, value in zip(days, values, strict=True)]
+            if gap_first == first:
+                values[0] = 0
+            for offset, index in enumerate(range(gap_first, gap_last + 1)):
+                amount = values[offset + 1] - values[offset]
+                if amount:
+                    month = unposted.get(index)
+                    if month is None:
+                        month = unposted[index] = ({}, [])
+                    amounts, contract_ids = month
+                    amounts[currency] = amounts.get(currency, 0) + amount
                     contract_ids.append(contract_id)
-                before = after
 
     def _includes_between(self, first: int, last: int) -> bool:
         position = bisect_left(self.included, first)

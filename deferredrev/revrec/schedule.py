@@ -49,6 +49,7 @@ All arithmetic is on integers and date ordinals; no floats, no per-day loops.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from deferredrev.revrec.contracts import Contract, Method
@@ -90,6 +91,27 @@ def cumulative_at(contract: Contract, day_ordinal: int) -> int:
         return round_ratio(contract.amount, day_ordinal - start + 1, end - start + 1)
     numerator, denominator = _fraction_at(contract, day_ordinal)
     return round_ratio(contract.amount, numerator, denominator)
+
+
+def cumulative_at_days(contract: Contract, day_ordinals: Iterable[int]) -> list[int]:
+    """``cumulative_at`` for many days at once (say, a run of month ends): the contract is read once."""
+    amount, start, end = contract.amount, contract.start_date.toordinal(), contract.end_date.toordinal()
+    last = end if contract.cancel_date is None else contract.cancel_date.toordinal()
+    daily = contract.method is Method.DAILY
+    total = end - start + 1
+    values = []
+    for day in day_ordinals:
+        if day > last:
+            day = last
+        if day < start:
+            values.append(0)
+        elif day >= end:
+            values.append(amount)
+        elif daily:
+            values.append(round_ratio(amount, day - start + 1, total))
+        else:
+            values.append(round_ratio(amount, *_fraction_at(contract, day)))
+    return values
 
 
 def cumulative_at_period_end(contract: Contract, period: Period) -> int:

@@ -12,6 +12,8 @@ from deferredrev.revrec.contracts import Contract, Method
 from deferredrev.revrec.money import parse_amount
 from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import (
+    cumulative_at,
+    cumulative_at_days,
     cumulative_at_period_end,
     fraction_delivered,
     monthly_even_shares,
@@ -280,6 +282,13 @@ def test_monthly_even_shares_are_equal_within_one_minor_unit(c: Contract) -> Non
     rows = amounts(schedule(c))
     assert all(abs(amount - Fraction(c.amount, shares)) < 1 for amount in rows[:shares])
     assert rows[shares:] in ([], [0])
+
+
+@PROPERTIES
+@given(contracts(), st.lists(st.integers(-40, 4000), max_size=8))
+def test_cumulative_at_days_is_cumulative_at_for_each_day(c: Contract, offsets: list[int]) -> None:
+    days = [c.start_date.toordinal() + offset for offset in offsets]
+    assert cumulative_at_days(c, days) == [cumulative_at(c, day) for day in days]
 
 
 def _round_half_up(value: Fraction) -> int:
