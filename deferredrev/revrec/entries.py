@@ -79,6 +79,11 @@ class PeriodEntries:
     nothing_to_post: tuple[str, ...]  # contract ids without a line this period
     unposted: tuple[UnpostedMonth, ...] = ()  # earlier months with revenue never posted and not included, oldest first
 
+    @property
+    def warnings_besides_unposted(self) -> tuple[str, ...]:
+        """``warnings`` less the unposted months' description, for a surface that renders ``unposted`` itself."""
+        return self.warnings[: len(self.warnings) - len(describe_unposted(self.unposted))]
+
     def net_revenue_by_currency(self) -> dict[str, int]:
         totals: dict[str, int] = {}
         for draft in self.drafts:

@@ -98,6 +98,7 @@ def test_first_preview_in_june_names_january_to_may_with_498_36() -> None:
         "own entries, or set the cut-over date to 2024-06-01 so they count as recognised elsewhere."
     )
     assert unposted_months([c5()], Period(2024, 6), PostedHistory()) == june.unposted
+    assert june.warnings_besides_unposted == ()
 
 
 def test_including_the_months_before_the_first_posting_catches_them_up() -> None:

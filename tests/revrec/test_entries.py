@@ -198,6 +198,7 @@ def test_per_contract_mode_one_draft_per_contract_sorted() -> None:
     assert result.warnings[0] == "1 contract(s) have nothing to post for 2024-03: C-4"
     assert result.warnings[1].startswith("Jan–Feb 2024, before the first month DeferredRev posted, hold ")
     assert [str(month.period) for month in result.unposted] == ["2024-01", "2024-02"]
+    assert result.warnings_besides_unposted == ("1 contract(s) have nothing to post for 2024-03: C-4",)
 
 
 def test_summary_mode_one_draft_per_currency() -> None:

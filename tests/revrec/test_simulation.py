@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deferredrev.revrec.completeness import UnpostedKind, UnpostedMonth
+from deferredrev.revrec.completeness import UnpostedKind, UnpostedMonth, unposted_months
 from deferredrev.revrec.contracts import Contract
 from deferredrev.revrec.cutover import CutOver, owed_to_date, recognised_elsewhere
 from deferredrev.revrec.entries import (
@@ -84,6 +84,7 @@ class Workspace:
         for draft in result.drafts:
             assert_balances(draft)
         assert result.unposted == expected
+        assert unposted_months(self.contracts.values(), period, self.history, self.cutover, include) == expected
         self.history = self.history.recording(*result.drafts)
         self.last_drafts, self.last_period = result.drafts, period
         check_invariant(self, period, result.unposted)
