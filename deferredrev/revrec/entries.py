@@ -1,9 +1,14 @@
 """A period's journal-entry drafts: what to post to QuickBooks, by delta posting.
 
 Each contract's amounts come from ``deltas`` (scheduled = this period's revenue not yet posted; catch-up = changes
-in earlier posted periods). Each nonzero amount becomes a line pair, Dr Deferred Revenue / Cr Revenue; a negative
-amount swaps the sides and both lines carry the absolute amount. Zero lines are left out and a contract with
-nothing to post gets no entry.
+in earlier posted periods, and the revenue of the earlier months the entry ``include``s). Each nonzero amount
+becomes a line pair, Dr Deferred Revenue / Cr Revenue; a negative amount swaps the sides and both lines carry the
+absolute amount. Zero lines are left out and a contract with nothing to post gets no entry. A catch-up is one line
+pair, except when its months net to zero while an included month has revenue: then it is a pair per month, so the
+included month is recorded as posted.
+
+``PeriodEntries.unposted`` lists the earlier months left out (``completeness``): revenue earned and never posted,
+which the preview must name; ``warnings`` describes them in plain text too.
 
 ``per_contract`` mode makes one draft per contract; ``summary`` mode one draft per currency (a draft never mixes
 currencies) with a line pair per contract and kind. Amounts are rounded per contract first, so a summary is
@@ -22,13 +27,16 @@ from datetime import date
 from functools import lru_cache
 from operator import attrgetter
 
+from deferredrev.revrec.completeness import UnpostedMonth, collect_unposted, describe_unposted
 from deferredrev.revrec.contracts import Contract
+from deferredrev.revrec.cutover import CutOver
 from deferredrev.revrec.deltas import ContractDelta, DeltaCalculator
 from deferredrev.revrec.errors import EntryError, UnbalancedEntryError
 from deferredrev.revrec.journal import (
     MAX_TEXT_LENGTH,
     AccountMapping,
     DraftKeys,
+    EntryKind,
     JournalEntryDraft,
     JournalLine,
     LineKind,
@@ -39,11 +47,12 @@ from deferredrev.revrec.journal import (
     list_within,
     truncate,
 )
-from deferredrev.revrec.money import format_amount
 from deferredrev.revrec.periods import Period, describe_periods
 
 __all__ = [
     "AccountMapping",
+    "CutOver",
+    "EntryKind",
     "JournalEntryDraft",
     "JournalLine",
     "LineKind",
@@ -52,6 +61,7 @@ __all__ = [
     "PostingMode",
     "PostingType",
     "Recognition",
+    "UnpostedMonth",
     "build_period_entries",
     "reversing_draft",
 ]
@@ -65,8 +75,14 @@ class PeriodEntries:
     period: Period
     mode: PostingMode
     drafts: tuple[JournalEntryDraft, ...]  # sorted by posting key subject: contract id, or currency in summary mode
-    warnings: tuple[str, ...]
+    warnings: tuple[str, ...]  # plain text, the unposted months' description (``describe_unposted``) last
     nothing_to_post: tuple[str, ...]  # contract ids without a line this period
+    unposted: tuple[UnpostedMonth, ...] = ()  # earlier months with revenue never posted and not included, oldest first
+
+    @property
+    def warnings_besides_unposted(self) -> tuple[str, ...]:
+        """``warnings`` less the unposted months' description, for a surface that renders ``unposted`` itself."""
+        return self.warnings[: len(self.warnings) - len(describe_unposted(self.unposted))]
 
     def net_revenue_by_currency(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -82,15 +98,22 @@ def build_period_entries(
     accounts: AccountMapping,
     *,
     mode: PostingMode = PostingMode.PER_CONTRACT,
-    cutover: date | None = None,
+    cutover: CutOver | date | None = None,
+    include: Iterable[Period] = frozenset(),
     scope: str,
     revision: int = 0,
 ) -> PeriodEntries:
-    """The drafts to post for ``period``; pure and deterministic (same inputs, identical drafts)."""
+    """The drafts to post for ``period``; pure and deterministic (same inputs, identical drafts).
+
+    ``cutover``: a ``CutOver`` with the stored recognised-elsewhere facts; a bare date means the facts are not
+    fixed yet (computed from the contracts' current terms). ``include``: earlier months never posted to catch up in
+    this entry (their revenue becomes catch-up lines attributed to them, so they count as posted afterwards); each
+    must be before ``period``. The earlier unposted months not included are ``PeriodEntries.unposted``.
+    """
     keys = DraftKeys(scope, period, revision)
     ordered = sorted(contracts, key=attrgetter("contract_id"))
     _check_unique_ids(ordered)
-    calculator = DeltaCalculator(period, history, cutover)
+    calculator = DeltaCalculator(period, history, cutover, include)
     builder = _DraftBuilder(period, accounts, keys, mode)
     idle: list[str] = []
     for contract in ordered:
@@ -99,9 +122,9 @@ def build_period_entries(
             idle.append(contract.contract_id)
         else:
             builder.add(delta)
-    skipped = _skipped_months(period, calculator.earlier_posted)
-    warnings = _warnings(period, idle, history, ordered) + _skipped_months_warning(skipped, ordered, cutover)
-    return PeriodEntries(period, mode, tuple(builder.drafts()), warnings, tuple(idle))
+    unposted = collect_unposted(calculator)
+    warnings = _warnings(period, idle, history, ordered) + describe_unposted(unposted)
+    return PeriodEntries(period, mode, tuple(builder.drafts()), warnings, tuple(idle), unposted)
 
 
 def reversing_draft(original: JournalEntryDraft, period: Period, scope: str, revision: int = 0) -> JournalEntryDraft:
@@ -171,6 +194,12 @@ class _DraftBuilder:
             covered = describe_periods([recognition.period for recognition in catch_up_recognitions])
             description = f"{contract.contract_id} prior-period catch-up {covered} ({contract.customer})"
             lines = self._pair(contract.contract_id, LineKind.CATCH_UP, catch_up, description)
+        elif catch_up_recognitions:  # months netting to zero, one of them included: a pair each records them all
+            for recognition in catch_up_recognitions:
+                description = (
+                    f"{contract.contract_id} prior-period catch-up {recognition.period.label} ({contract.customer})"
+                )
+                lines += self._pair(contract.contract_id, LineKind.CATCH_UP, recognition.amount, description)
         if scheduled:
             description = f"{contract.contract_id} {self.label} ({contract.customer})"
             lines += self._pair(contract.contract_id, LineKind.SCHEDULED, scheduled, description)
@@ -243,38 +272,3 @@ def _warnings(period: Period, idle: list[str], history: PostedHistory, contracts
             f"if they were removed: {list_within(orphans, 300)}"
         )
     return tuple(warnings)
-
-
-def _skipped_months(period: Period, earlier_posted: list[int]) -> list[Period]:
-    """Months between the first month the workspace posted and ``period`` (both excluded) that it never posted;
-    ``earlier_posted``: the sorted indexes of the posted months before ``period``."""
-    if not earlier_posted:
-        return []
-    posted = set(earlier_posted)
-    return [Period.from_index(index) for index in range(earlier_posted[0], period.index) if index not in posted]
-
-
-def _skipped_months_warning(skipped: list[Period], contracts: list[Contract], cutover: date | None) -> tuple[str, ...]:
-    """Catch-up covers only the months the workspace posted, so what a skipped month schedules stays in Deferred
-    Revenue until that month gets its own entry: the preview names those months and what they schedule."""
-    if not skipped:
-        return ()
-    empty = PostedHistory()
-    stranded: dict[str, int] = {}
-    with_revenue = []
-    for month in skipped:
-        calculator = DeltaCalculator(month, empty, cutover)
-        scheduled = [(delta.contract.currency, delta.scheduled) for c in contracts if (delta := calculator.delta(c))]
-        if any(amount for _, amount in scheduled):
-            with_revenue.append(month)
-        for currency, amount in scheduled:
-            stranded[currency] = stranded.get(currency, 0) + amount
-    if not with_revenue:
-        return ()
-    amounts = ", ".join(f"{format_amount(amount, code)} {code}" for code, amount in sorted(stranded.items()) if amount)
-    months = describe_periods(with_revenue)
-    what = f"the {amounts} scheduled there stays" if amounts else "what is scheduled there (netting to zero) stays"
-    return (
-        f"{months} {'was' if len(with_revenue) == 1 else 'were'} never posted: {what} in Deferred Revenue, and this "
-        f"entry doesn't include it. Preview and post {months} too.",
-    )

@@ -13,7 +13,7 @@ millions of them and a NamedTuple is about three times cheaper to build. They ar
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -36,6 +36,35 @@ class PostingMode(StrEnum):
 class LineKind(StrEnum):
     SCHEDULED = "scheduled"
     CATCH_UP = "catch_up"
+
+
+class EntryKind(StrEnum):
+    """What a journal entry does; the values are the service's ``previews.kind``.
+
+    This is the one rule for which entries make their month count as posted (``marks_month_posted``): a
+    recognition entry does, a reversal does not. A reversal is dated in the month it is made (the original's month
+    when still open, else the current one) but recognises nothing there: counting its month as posted would sweep
+    that month's revenue into later catch-up unrecognised, or hide it from ``unposted_months``.
+    """
+
+    RECOGNITION = "recognition"
+    REVERSAL = "reversal"
+
+    @classmethod
+    def of_entry(cls, reverses: object | None) -> EntryKind:
+        """The kind of an entry that reverses ``reverses`` (a posting key, an entry id, ...; None if nothing)."""
+        return cls.RECOGNITION if reverses is None else cls.REVERSAL
+
+    @property
+    def marks_month_posted(self) -> bool:
+        return self is EntryKind.RECOGNITION
+
+
+def months_posted(entries: Iterable[tuple[Period, EntryKind]]) -> frozenset[Period]:
+    """The months that posted entries, given as (entry period, kind), make count as posted: ``PostedHistory``'s
+    ``posted_periods``. Used by ``PostedHistory.recording`` and by the service when it loads the history, so both
+    apply ``EntryKind.marks_month_posted``."""
+    return frozenset(period for period, kind in entries if kind.marks_month_posted)
 
 
 class PostingType(StrEnum):
@@ -108,6 +137,10 @@ class JournalEntryDraft:
         return self.catch_up_recognitions + scheduled
 
     @property
+    def kind(self) -> EntryKind:
+        return EntryKind.of_entry(self.reverses)
+
+    @property
     def subject(self) -> str:
         """What the entry is about: ``contract:<id>``, ``summary:<CUR>`` or ``reversal:<doc number>``."""
         key = self.posting_key
@@ -137,8 +170,13 @@ class PostedHistory:
     """What the workspace already posted.
 
     ``amounts[contract_id][period]`` is the net revenue posted for that contract's service ``period``: the sum of
-    the ``recognitions`` of its posted drafts. ``posted_periods`` are the periods the workspace has posted
-    entries for; periods that appear in ``amounts`` count as posted too.
+    the ``recognitions`` of its posted drafts (reversals included: they take revenue back from the periods the
+    reversed entry recognised). ``posted_periods`` are the months of posted entries that count as posted
+    (``months_posted``: recognition entries, not reversals).
+
+    A month counts as posted (``all_posted_periods``) when it is in ``posted_periods`` or has recognitions in
+    ``amounts`` (catch-up attributed to it, or a month included as catch-up in a later entry). Catch-up covers the
+    posted months; the other months before an entry's period are ``unposted_months`` until posted or included.
     """
 
     amounts: Mapping[str, Mapping[Period, int]] = field(default_factory=dict)
@@ -156,13 +194,12 @@ class PostedHistory:
     def recording(self, *drafts: JournalEntryDraft) -> PostedHistory:
         """A new history with ``drafts`` posted."""
         amounts = {contract_id: dict(by_period) for contract_id, by_period in self.amounts.items()}
-        periods = set(self.posted_periods)
         for draft in drafts:
-            periods.add(draft.period)
             for contract_id, period, amount in draft.recognitions:
                 by_period = amounts.setdefault(contract_id, {})
                 by_period[period] = by_period.get(period, 0) + amount
-        return PostedHistory(amounts, frozenset(periods))
+        periods = self.posted_periods | months_posted((draft.period, draft.kind) for draft in drafts)
+        return PostedHistory(amounts, periods)
 
 
 def _signed(debit_line: JournalLine, deferred_revenue_id: str) -> int:

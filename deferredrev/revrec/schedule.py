@@ -16,9 +16,17 @@ when later ones are computed.
     days served / total days, i.e. ``(D - start + 1) / (end - start + 1)``.
 
 ``monthly_even``
-    The service touches N calendar months (the months of ``start`` through ``end``). Each gets 1/N of the
-    amount however many of its days are in service. Within a month the share accrues linearly over that month's
-    service days, so at the end of the k-th month the fraction is exactly k/N.
+    Stripe's "by month evenly, cut off the last month" (reference/revrec.md §1): the amount is split into N equal
+    shares, one per monthly period of service. N is the number of monthly anniversaries of the start date that
+    fall within the service period: ``start + k months`` (clamped to the month's last day, so a 31 January start
+    has anniversaries 29 February, 31 March, ...), for k = 0, 1, ..., that are on or before ``end``. Share k
+    belongs to the calendar month of anniversary k (the start's month + k). Hence 2026-06-15..2026-10-13 has N = 4
+    (30/30/30/30 of 120 USD, nothing in October, as in Stripe's documented example), 2024-01-31..2025-01-30 and
+    2026-01-01..2026-12-31 have N = 12, a one-day contract has N = 1. The start month gets a full share however
+    late in it the service starts; the end month gets nothing when no anniversary falls in it (at most one such
+    month, the last one). Within the month of share k the share accrues linearly over that month's service days
+    (the start's day through the month end for k = 0, the month's first day through ``end`` for the month of
+    ``end``), so at the end of the month of share k the fraction is exactly (k + 1)/N.
 
 ``monthly_prorated``
     Each month touched gets a weight: service days in that month / days in that month (1 for a full month, e.g.
@@ -33,13 +41,15 @@ schedule's recognised-to-date on that day: revenue for the days served; the unea
 is left to a credit note outside these schedules.
 
 Zero amounts: ``schedule`` lists every month with service, so a month can show 0 when the amount is too small to
-give it a minor unit (1 cent over a year) or when the contract is cancelled; these zeros are unavoidable.
+give it a minor unit (1 cent over a year), when the contract is cancelled, or for the last month of a
+``monthly_even`` contract that no anniversary falls in; these zeros are unavoidable.
 
 All arithmetic is on integers and date ordinals; no floats, no per-day loops.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from deferredrev.revrec.contracts import Contract, Method
@@ -83,6 +93,27 @@ def cumulative_at(contract: Contract, day_ordinal: int) -> int:
     return round_ratio(contract.amount, numerator, denominator)
 
 
+def cumulative_at_days(contract: Contract, day_ordinals: Iterable[int]) -> list[int]:
+    """``cumulative_at`` for many days at once (say, a run of month ends): the contract is read once."""
+    amount, start, end = contract.amount, contract.start_date.toordinal(), contract.end_date.toordinal()
+    last = end if contract.cancel_date is None else contract.cancel_date.toordinal()
+    daily = contract.method is Method.DAILY
+    total = end - start + 1
+    values = []
+    for day in day_ordinals:
+        if day > last:
+            day = last
+        if day < start:
+            values.append(0)
+        elif day >= end:
+            values.append(amount)
+        elif daily:
+            values.append(round_ratio(amount, day - start + 1, total))
+        else:
+            values.append(round_ratio(amount, *_fraction_at(contract, day)))
+    return values
+
+
 def cumulative_at_period_end(contract: Contract, period: Period) -> int:
     return cumulative_at(contract, period.end.toordinal())
 
@@ -120,6 +151,14 @@ def recognised_total(contract: Contract) -> int:
     return cumulative_at(contract, contract.last_service_day.toordinal())
 
 
+def monthly_even_shares(start: date, end: date) -> int:
+    """N for ``monthly_even``: the anniversaries ``start + k months`` (clamped to month end), k ≥ 0, on or before
+    ``end``. Anniversaries before ``end``'s month always are; the one in ``end``'s month is when its day is."""
+    months_between = _month_number(end) - _month_number(start)
+    anniversary_day = min(start.day, _days_in_month(end))
+    return months_between + 1 if anniversary_day <= end.day else months_between
+
+
 def _fraction_at(contract: Contract, day: int) -> Ratio:
     start = contract.start_date.toordinal()
     end = contract.end_date.toordinal()
@@ -143,13 +182,15 @@ def _days_in_month(day: date) -> int:
 
 
 def _monthly_even(start: date, end: date, day: date) -> Ratio:
-    months = _month_number(end) - _month_number(start) + 1
-    completed = _month_number(day) - _month_number(start)
+    shares = monthly_even_shares(start, end)
+    completed = _month_number(day) - _month_number(start)  # shares whose months are over
+    if completed >= shares:
+        return 1, 1  # the month after the last anniversary's: every share is earned
     month_first = start if completed == 0 else day.replace(day=1)
     month_last = end if _month_number(day) == _month_number(end) else day.replace(day=_days_in_month(day))
     service_days = (month_last - month_first).days + 1
     served = (day - month_first).days + 1
-    return completed * service_days + served, months * service_days
+    return completed * service_days + served, shares * service_days
 
 
 def _monthly_prorated(start: date, end: date, day: date) -> Ratio:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deferredrev.revrec.completeness import UnpostedKind, UnpostedMonth
 from deferredrev.revrec.contracts import Contract
 from deferredrev.revrec.entries import (
     AccountMapping,
@@ -194,7 +195,10 @@ def test_per_contract_mode_one_draft_per_contract_sorted() -> None:
     assert [draft.contract_ids for draft in result.drafts] == [("C-1",), ("C-2",), ("C-3",)]
     assert [draft.currency for draft in result.drafts] == ["EUR", "USD", "JPY"]
     assert result.nothing_to_post == ("C-4",)
-    assert result.warnings == ("1 contract(s) have nothing to post for 2024-03: C-4",)
+    assert result.warnings[0] == "1 contract(s) have nothing to post for 2024-03: C-4"
+    assert result.warnings[1].startswith("Jan–Feb 2024, before the first month DeferredRev posted, hold ")
+    assert [str(month.period) for month in result.unposted] == ["2024-01", "2024-02"]
+    assert result.warnings_besides_unposted == ("1 contract(s) have nothing to post for 2024-03: C-4",)
 
 
 def test_summary_mode_one_draft_per_currency() -> None:
@@ -362,7 +366,7 @@ def months(*numbers: int) -> frozenset[Period]:
 
 
 def skipped_warnings(result: PeriodEntries) -> list[str]:
-    return [warning for warning in result.warnings if "never posted" in warning]
+    return [warning for warning in result.warnings if " was never posted: " in warning or " were never posted: " in warning]
 
 
 def test_a_month_skipped_since_the_first_posting_is_named_with_what_it_schedules() -> None:
@@ -372,8 +376,10 @@ def test_a_month_skipped_since_the_first_posting_is_named_with_what_it_schedules
     march = scheduled_amount(c5(), Period(2024, 3)) + scheduled_amount(c5(amount=60000), Period(2024, 3))
     assert skipped_warnings(result) == [
         f"Mar 2024 was never posted: the {march // 100:,}.{march % 100:02d} USD scheduled there stays in Deferred "
-        "Revenue, and this entry doesn't include it. Preview and post Mar 2024 too."
+        "Revenue, and this entry doesn't include it. Include it as catch-up in this entry (the only way once "
+        "QuickBooks has closed it), or preview and post Mar 2024 on its own."
     ]
+    assert result.unposted == (UnpostedMonth(Period(2024, 3), UnpostedKind.SKIPPED, {"USD": march}, ("C-5", "C-6")),)
     assert [draft.contract_ids for draft in result.drafts] == [("C-5",), ("C-6",)]  # May's entries are unchanged
 
 
@@ -384,9 +390,9 @@ def test_skipped_months_are_listed_as_runs_with_totals_per_currency() -> None:
     assert " EUR, " in warning and warning.count(" USD ") == 1
 
 
-def test_no_warning_before_the_first_posting_or_without_gaps() -> None:
-    assert skipped_warnings(entries([c5()], Period(2024, 5))) == []  # nothing posted yet: adoption is the cut-over's job
-    assert skipped_warnings(entries([c5()], Period(2024, 5), PostedHistory(posted_periods=months(2, 3, 4)))) == []
+def test_nothing_unposted_without_gaps() -> None:
+    result = entries([c5()], Period(2024, 5), PostedHistory(posted_periods=months(1, 2, 3, 4)))
+    assert result.unposted == () and skipped_warnings(result) == []
 
 
 def test_a_skipped_month_that_schedules_nothing_is_not_mentioned() -> None:

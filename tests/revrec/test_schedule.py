@@ -12,8 +12,11 @@ from deferredrev.revrec.contracts import Contract, Method
 from deferredrev.revrec.money import parse_amount
 from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import (
+    cumulative_at,
+    cumulative_at_days,
     cumulative_at_period_end,
     fraction_delivered,
+    monthly_even_shares,
     recognised_to_date,
     recognised_total,
     round_ratio,
@@ -60,11 +63,50 @@ def test_ex1_monthly_prorated_matches_the_reference_column() -> None:
     assert amounts(rows) == minor("516.13", *["1000.00"] * 11, "483.87")
 
 
-def test_ex1_monthly_even_gives_each_month_touched_an_equal_share() -> None:
+def test_ex1_monthly_even_gives_each_monthly_period_an_equal_share() -> None:
+    # Stripe's month-evenly column of reference/revrec.md Ex 1: twelve shares, nothing in the last stub month.
     rows = schedule(contract("12000", "USD", "2021-01-16", "2022-01-15", method=Method.MONTHLY_EVEN))
-    assert len(rows) == 13
-    assert sum(amounts(rows)) == 1200000
-    assert set(amounts(rows)) == {92307, 92308}  # 12,000.00 / 13 months touched
+    assert amounts(rows) == [100000] * 12 + [0]
+
+
+def test_monthly_even_stripe_example_30_30_30_30_and_nothing_in_october() -> None:
+    rows = schedule(contract("120", "USD", "2026-06-15", "2026-10-13", method=Method.MONTHLY_EVEN))
+    assert [(str(period), amount) for period, amount in rows] == [
+        ("2026-06", 3000), ("2026-07", 3000), ("2026-08", 3000), ("2026-09", 3000), ("2026-10", 0),
+    ]  # fmt: skip
+    assert monthly_even_shares(date(2026, 6, 15), date(2026, 10, 13)) == 4
+
+
+def test_monthly_even_anniversary_dated_annual_contract_has_twelve_shares() -> None:
+    # Anniversaries of a 31 January start: 29 Feb, 31 Mar, ..., 31 Dec; 31 Jan 2025 is after the end.
+    rows = schedule(contract("1200", "USD", "2024-01-31", "2025-01-30", method=Method.MONTHLY_EVEN))
+    assert monthly_even_shares(date(2024, 1, 31), date(2025, 1, 30)) == 12
+    assert amounts(rows) == [10000] * 12 + [0]
+    assert [str(period) for period, _ in rows][-2:] == ["2024-12", "2025-01"]
+
+
+def test_monthly_even_share_counts() -> None:
+    assert monthly_even_shares(date(2026, 1, 1), date(2026, 12, 31)) == 12
+    assert monthly_even_shares(date(2024, 3, 5), date(2024, 3, 5)) == 1  # one day
+    assert monthly_even_shares(date(2024, 1, 15), date(2024, 2, 14)) == 1  # one month: nothing in February
+    assert monthly_even_shares(date(2024, 1, 15), date(2024, 2, 15)) == 2  # a month and a day
+    assert monthly_even_shares(date(2023, 1, 31), date(2023, 2, 28)) == 2  # 28 Feb is the clamped anniversary
+    assert monthly_even_shares(date(2024, 1, 31), date(2024, 2, 28)) == 1  # 29 Feb is, in a leap year
+
+
+def test_monthly_even_one_day_contract_recognises_everything_that_day() -> None:
+    c = contract("99.99", "USD", "2024-03-05", "2024-03-05", method=Method.MONTHLY_EVEN)
+    assert schedule(c) == [(Period(2024, 3), 9999)]
+
+
+def test_monthly_even_accrues_a_share_over_its_month_and_stops_at_cancellation() -> None:
+    c = contract("120", "USD", "2026-06-15", "2026-10-13", method=Method.MONTHLY_EVEN)
+    # June's share accrues over its 16 service days; July's over July's 31.
+    assert recognised_to_date(c, date(2026, 6, 22)) == round_ratio(3000, 8, 16)
+    assert recognised_to_date(c, date(2026, 7, 10)) == 3000 + round_ratio(3000, 10, 31)
+    assert recognised_to_date(c, date(2026, 10, 1)) == 12000  # the cut-off stub earns nothing more
+    cancelled = contract("120", "USD", "2026-06-15", "2026-10-13", method=Method.MONTHLY_EVEN, cancel_date=date(2026, 7, 10))
+    assert recognised_total(cancelled) == 3000 + round_ratio(3000, 10, 31)
 
 
 def test_monthly_even_over_whole_months() -> None:
@@ -223,12 +265,30 @@ def test_cumulative_at_a_date_depends_only_on_that_date(c: Contract, days: int) 
 @given(contracts(cancellable=False, method=st.sampled_from([Method.MONTHLY_EVEN, Method.MONTHLY_PRORATED])))
 def test_monthly_methods_reach_exact_fractions_at_month_ends(c: Contract) -> None:
     periods = service_periods(c)
+    shares = monthly_even_shares(c.start_date, c.end_date)
+    assert shares in (len(periods), len(periods) - 1)
     for k, period in enumerate(periods[:-1], start=1):
         numerator, denominator = fraction_delivered(c, period.end)
         if c.method is Method.MONTHLY_EVEN:
-            assert Fraction(numerator, denominator) == Fraction(k, len(periods))
+            assert Fraction(numerator, denominator) == Fraction(min(k, shares), shares)
         else:
             assert 0 < Fraction(numerator, denominator) < 1
+
+
+@PROPERTIES
+@given(contracts(cancellable=False, method=st.just(Method.MONTHLY_EVEN)))
+def test_monthly_even_shares_are_equal_within_one_minor_unit(c: Contract) -> None:
+    shares = monthly_even_shares(c.start_date, c.end_date)
+    rows = amounts(schedule(c))
+    assert all(abs(amount - Fraction(c.amount, shares)) < 1 for amount in rows[:shares])
+    assert rows[shares:] in ([], [0])
+
+
+@PROPERTIES
+@given(contracts(), st.lists(st.integers(-40, 4000), max_size=8))
+def test_cumulative_at_days_is_cumulative_at_for_each_day(c: Contract, offsets: list[int]) -> None:
+    days = [c.start_date.toordinal() + offset for offset in offsets]
+    assert cumulative_at_days(c, days) == [cumulative_at(c, day) for day in days]
 
 
 def _round_half_up(value: Fraction) -> int:
