@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from deferredrev.revrec.csv_contracts import (
     parse_contracts_csv,
     schedule_csv,
 )
+from deferredrev.revrec.cutover import recognised_elsewhere
 from deferredrev.revrec.errors import PeriodError
 from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.revrec.periods import Period
@@ -68,7 +70,7 @@ def import_contracts_csv(
     now = clock.now()
     created = updated = unchanged = 0
     with sessions.begin() as session:
-        get_or_create_workspace(session, team_id, default_plan=default_plan, now=now)
+        workspace = get_or_create_workspace(session, team_id, default_plan=default_plan, now=now)
         existing = {
             row.contract_id: row
             for row in session.scalars(select(models.Contract).where(models.Contract.team_id == team_id))
@@ -79,7 +81,7 @@ def import_contracts_csv(
         for contract in parsed.contracts:
             row = existing.get(contract.contract_id)
             if row is None:
-                session.add(_new_row(team_id, contract, now))
+                session.add(_new_row(team_id, contract, now, workspace.cutover_date))
                 created += 1
             elif _apply(row, contract):
                 row.revision += 1
@@ -211,9 +213,14 @@ def _with_postings(session: Session, team_id: str, contract_ids: Iterable[str]) 
     return found
 
 
-def _new_row(team_id: str, contract: Contract, now: object) -> models.Contract:
+def _new_row(team_id: str, contract: Contract, now: object, cutover: date | None) -> models.Contract:
+    """A new contract's row; with a cut-over in place, its recognised-elsewhere fact is fixed now, on its terms as
+    imported (an amendment later keeps it: see services/cutover_facts.py)."""
     row = models.Contract(team_id=team_id, contract_id=contract.contract_id, revision=1, created_at=now, updated_at=now)
     _apply(row, contract)
+    if cutover is not None:
+        row.recognised_elsewhere_minor = recognised_elsewhere(contract, cutover)
+        row.elsewhere_cutover = cutover
     return row
 
 

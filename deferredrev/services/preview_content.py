@@ -8,18 +8,22 @@ import hashlib
 import io
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from deferredrev.qbo.models import amount_problem
+from deferredrev.revrec.completeness import UnpostedKind
 from deferredrev.revrec.contracts import Contract
 from deferredrev.revrec.csv_contracts import spreadsheet_safe
 from deferredrev.revrec.entries import JournalEntryDraft, LineKind, PeriodEntries
-from deferredrev.revrec.journal import JournalLine
+from deferredrev.revrec.journal import JournalLine, PostedHistory
 from deferredrev.revrec.money import format_amount, get_currency, to_decimal
-from deferredrev.revrec.periods import describe_periods
+from deferredrev.revrec.periods import Period
 from deferredrev.services.mappings import Mapping
 
 LINES_SHOWN = 40
+# How the core describes a catch-up pair: "<contract> prior-period catch-up <months> (<customer>)".
+CATCH_UP_MARKER = " prior-period catch-up "
 
 
 def qbo_entry_url(environment: str, qbo_id: str) -> str:
@@ -59,8 +63,10 @@ def summarise(
 def _line(draft: JournalEntryDraft, debit: JournalLine, credit: JournalLine, customers: dict[str, str]) -> dict[str, Any]:
     note = ""
     if debit.kind == LineKind.CATCH_UP:
-        periods = sorted(r.period for r in draft.catch_up_recognitions if r.contract_id == debit.contract_id)
-        note = f"catch-up {describe_periods(periods)}" if periods else "catch-up"
+        # The months a catch-up pair covers are in its description (a contract's catch-up is one pair, or a pair per
+        # month when they net to zero around a month included in the entry).
+        _, marker, covered = debit.description.partition(CATCH_UP_MARKER)
+        note = "catch-up " + covered.split(" (", 1)[0] if marker else "catch-up"
     return {
         "doc": draft.doc_number,
         "contract": debit.contract_id,
@@ -72,6 +78,40 @@ def _line(draft: JournalEntryDraft, debit: JournalLine, credit: JournalLine, cus
         "currency": draft.currency,
         "amount_text": format_amount(debit.amount, get_currency(draft.currency)),
         "note": note,
+    }
+
+
+def completeness_content(
+    entries: PeriodEntries | None, history: PostedHistory, include: frozenset[Period], book_close_date: date | None
+) -> dict[str, Any]:
+    """What the preview says about the books being complete: the earlier months holding revenue never posted that
+    this entry leaves out (amounts per currency, and whether QuickBooks has closed them, so including them as catch-up
+    is the only way left), the months it catches up and their amounts, and whether it is the workspace's first posting
+    (then the months before it can count as recognised elsewhere: the cut-over date offered)."""
+    unposted = entries.unposted if entries else ()
+    first_posting = not history.all_posted_periods()
+    before_first = [month.period for month in unposted if month.kind is UnpostedKind.BEFORE_FIRST_POSTING]
+    included: dict[str, int] = {}
+    for draft in entries.drafts if entries else ():
+        for recognition in draft.catch_up_recognitions:
+            if recognition.period in include:
+                included[draft.currency] = included.get(draft.currency, 0) + recognition.amount
+    return {
+        "unposted": [
+            {
+                "period": str(month.period),
+                "label": month.period.label,
+                "kind": month.kind.value,
+                "amounts": dict(month.amounts),
+                "contracts": len(month.contract_ids),
+                "closed": book_close_date is not None and month.period.end <= book_close_date,
+            }
+            for month in unposted
+        ],
+        "included": [str(month) for month in sorted(include)],
+        "included_amounts": dict(sorted(included.items())),
+        "first_posting": first_posting,
+        "cutover_offer": str(max(before_first).next().start) if first_posting and before_first else None,
     }
 
 

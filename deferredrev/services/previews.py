@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from deferredrev.clock import Clock
 from deferredrev.qbo.errors import QboError
 from deferredrev.revrec.contracts import Contract
+from deferredrev.revrec.cutover import CutOver
 from deferredrev.revrec.entries import (
     AccountMapping,
     JournalEntryDraft,
@@ -29,10 +30,12 @@ from deferredrev.revrec.entries import (
     PostingMode,
     build_period_entries,
 )
+from deferredrev.revrec.journal import EntryKind, months_posted
 from deferredrev.revrec.periods import Period
 from deferredrev.services.actors import Actor
 from deferredrev.services.connections import ConnectionService, ConnectionStatusView
 from deferredrev.services.contracts import load_contracts
+from deferredrev.services.cutover_facts import fix_facts, load_cutover
 from deferredrev.services.decisions import (
     Decision,
     DecisionResult,
@@ -47,6 +50,7 @@ from deferredrev.services.outbox import entry_rows, request_id_for
 from deferredrev.services.preview_content import (
     LINES_SHOWN,
     amounts_quickbooks_refuses,
+    completeness_content,
     detail_csv,
     fingerprint,
     summarise,
@@ -87,6 +91,8 @@ class PeriodInputs:
     contracts: list[Contract]
     history: PostedHistory
     revision: int
+    cutover: CutOver | None = None  # with the recognised-elsewhere facts
+    include: frozenset[Period] = frozenset()  # earlier months never posted, caught up in this entry
 
 
 @dataclass
@@ -122,8 +128,19 @@ class PreviewService:
 
     # Preview -----------------------------------------------------------------------------------------------------
 
-    def create(self, team_id: str, period: Period, *, requested_by: str, channel_id: str | None) -> PreviewResult:
-        inputs = self._inputs(team_id, period)
+    def create(
+        self,
+        team_id: str,
+        period: Period,
+        *,
+        requested_by: str,
+        channel_id: str | None,
+        include: Iterable[Period] = (),
+    ) -> PreviewResult:
+        """A preview of ``period``'s entries; ``include``: earlier months never posted to catch up in it (only months
+        before ``period``; others are ignored)."""
+        included = frozenset(month for month in include if month < period)
+        inputs = self._inputs(team_id, period, include=included)
         checks, entries = self._assess(team_id, period, inputs)
         content = self._content(period, inputs, checks, entries)
         now = self._clock.now()
@@ -138,6 +155,7 @@ class PreviewService:
                 requested_by=requested_by,
                 slack_channel=channel_id,
                 revision=inputs.revision,
+                include_months=[str(month) for month in sorted(included)],
                 summary=content,
                 created_at=now,
             )
@@ -177,6 +195,58 @@ class PreviewService:
         period = Period.parse(old["content"]["period"])
         return Refreshed(old, self.create(team_id, period, requested_by=requester.user_id, channel_id=channel))
 
+    def include_earlier(self, team_id: str, preview_id: int, *, requested_by: str) -> Refreshed:
+        """The preview again, catching up the earlier months it showed as never posted (and those it already
+        included), in place of it, asked for by whoever chose it (four-eyes then applies to them).
+        PreviewNotFoundError if it isn't this workspace's."""
+        old = self.state(team_id, preview_id)
+        if not self._replaceable(old):
+            return Refreshed(old, None, "This preview was decided or replaced meanwhile. Nothing changed.")
+        content = old["content"]
+        months = {Period.parse(month) for month in content.get("included") or []}
+        months |= {Period.parse(month["period"]) for month in content.get("unposted") or []}
+        return self._replace(old, include=months, requested_by=requested_by)
+
+    def earliest_unposted(self, team_id: str, preview_id: int) -> Period | None:
+        """The earliest month the preview showed as never posted that QuickBooks still has open (to preview it on its
+        own); None when there is none."""
+        content = self.state(team_id, preview_id)["content"]
+        open_months = [Period.parse(month["period"]) for month in content.get("unposted") or [] if not month["closed"]]
+        return min(open_months, default=None)
+
+    def set_cutover_from(self, team_id: str, preview_id: int, actor: Actor) -> Refreshed:
+        """Before the first posting: the months before the preview's earliest posted period count as recognised
+        elsewhere (the cut-over date it offered); the preview is computed again in place. Admins only."""
+        old = self.state(team_id, preview_id)
+        offer = old["content"].get("cutover_offer")
+        if not actor.is_admin:
+            return Refreshed(old, None, "Only DeferredRev admins can set the cut-over date. Nothing changed.")
+        if not offer or not self._replaceable(old):
+            return Refreshed(old, None, "This preview was decided or replaced meanwhile. Nothing changed.")
+        with self._sessions() as session:
+            if load_history(session, team_id).all_posted_periods():
+                return Refreshed(old, None, "DeferredRev has posted since this preview was made, so the cut-over can "
+                                 "only be changed in /deferredrev settings. Nothing changed.")  # fmt: skip
+        self._workspaces.set_cutover(team_id, user_id=actor.user_id, cutover_date=date.fromisoformat(offer))
+        return self._replace(old, include=set(), requested_by=actor.user_id)
+
+    def _replaceable(self, old: dict[str, Any]) -> bool:
+        return bool(old["status"] == PreviewStatus.OPEN.value and old["kind"] == "recognition")
+
+    def _replace(self, old: dict[str, Any], *, include: Iterable[Period], requested_by: str) -> Refreshed:
+        """A new preview of the old one's period, asked for by whoever shaped it, and the old one withdrawn (stale),
+        so only the new one can be approved."""
+        team_id, period = old["team_id"], Period.parse(old["content"]["period"])
+        result = self.create(team_id, period, requested_by=requested_by, channel_id=old.get("channel"), include=include)
+        with self._sessions.begin() as session:
+            session.execute(
+                update(models.Preview)
+                .where(models.Preview.id == old["preview_id"], models.Preview.status == PreviewStatus.OPEN.value)
+                .values(status=PreviewStatus.STALE.value)
+                .execution_options(synchronize_session=False)
+            )
+        return Refreshed(old, result)
+
     def withdraw(self, team_id: str, preview_id: int, reason: str) -> DecisionResult:
         """Rejected in its requester's name: a preview nobody can see (the bot couldn't post it) can't be approved."""
         try:
@@ -185,10 +255,11 @@ class PreviewService:
             return not_found(preview_id)
         return self.reject(team_id, preview_id, Actor(requested_by, is_admin=False, is_member=True), reason=reason)
 
-    def _inputs(self, team_id: str, period: Period) -> PeriodInputs:
+    def _inputs(self, team_id: str, period: Period, *, include: frozenset[Period] = frozenset()) -> PeriodInputs:
         settings = self._workspaces.settings(team_id)
         connection = self._connections.status(team_id)
         mapping = self._mappings.current(team_id)
+        cutover = self._cutover(team_id, settings.cutover_date)
         with self._sessions() as session:
             contracts = load_contracts(session, team_id)
             history = load_history(session, team_id)
@@ -202,7 +273,18 @@ class PreviewService:
                     models.Preview.kind == "recognition",
                 )
             )
-        return PeriodInputs(settings, connection, mapping, contracts, history, int(revision or 0))
+        return PeriodInputs(settings, connection, mapping, contracts, history, int(revision or 0), cutover, include)
+
+    def _cutover(self, team_id: str, cutover_date: date | None) -> CutOver | None:
+        """The cut-over with its recognised-elsewhere facts; a contract without one (stored before facts were kept)
+        gets it fixed now, the first time a preview reads it under this cut-over."""
+        with self._sessions() as session:
+            cutover, missing = load_cutover(session, team_id, cutover_date)
+        if missing and cutover_date is not None:
+            with self._sessions.begin() as session:
+                fix_facts(session, team_id, cutover_date)
+                cutover, _ = load_cutover(session, team_id, cutover_date)
+        return cutover
 
     def _entries(self, team_id: str, period: Period, inputs: PeriodInputs) -> PeriodEntries | None:
         if inputs.mapping is None:
@@ -219,7 +301,8 @@ class PreviewService:
             inputs.history,
             accounts,
             mode=PostingMode(inputs.settings.posting_mode),
-            cutover=inputs.settings.cutover_date,
+            cutover=inputs.cutover,
+            include=inputs.include,
             scope=team_id,
             revision=inputs.revision,
         )
@@ -304,7 +387,7 @@ class PreviewService:
         lines, pairs, totals = summarise(drafts, customers)
         warnings = list(checks.warnings)
         if entries is not None:
-            warnings += list(entries.warnings)
+            warnings += list(entries.warnings_besides_unposted)
         posted_before = Period(period.year, period.month) in inputs.history.all_posted_periods()
         if entries is not None and not drafts:
             warnings.append(
@@ -328,6 +411,7 @@ class PreviewService:
             "blocking": checks.blocking,
             "can_post": bool(drafts) and not checks.blocking,
             "four_eyes": inputs.settings.four_eyes,
+            **completeness_content(entries, inputs.history, inputs.include, checks.book_close_date),
         }
 
     # Decisions ---------------------------------------------------------------------------------------------------
@@ -344,10 +428,7 @@ class PreviewService:
             return self._reversals.approve(preview, actor)
         user_id = actor.user_id
         period = Period.parse(preview.period)
-        inputs = self._inputs(preview.team_id, period)
-        inputs = PeriodInputs(
-            inputs.settings, inputs.connection, inputs.mapping, inputs.contracts, inputs.history, preview.revision
-        )
+        inputs = replace(self._inputs(preview.team_id, period, include=included_in(preview)), revision=preview.revision)
         checks, entries = self._assess(preview.team_id, period, inputs)
         if (
             fingerprint(entries, inputs.mapping) != preview.fingerprint
@@ -577,7 +658,7 @@ class PreviewService:
             return DecisionResult(Decision.NOT_ALLOWED, "Only approvers can retry a posting.", preview_id)
         period = Period.parse(preview.period)
         recognition = preview.kind == "recognition"
-        inputs = self._inputs(preview.team_id, period)
+        inputs = self._inputs(preview.team_id, period, include=included_in(preview))
         if recognition and inputs.mapping is None:
             return DecisionResult(
                 Decision.BLOCKED,
@@ -739,16 +820,18 @@ def load_history(session: Session, team_id: str) -> PostedHistory:
     amounts: dict[str, dict[Period, int]] = defaultdict(dict)
     for contract_id, period, amount in rows:
         amounts[contract_id][Period.parse(period)] = int(amount)
-    # A reversal is dated in the month it is made, but recognises nothing there: only recognition entries make a
-    # month count as posted (catch-up covers posted months, so a reversal's month would otherwise be swept into
-    # the next entry unrecognised).
-    periods = session.scalars(
-        select(models.JournalEntry.period)
-        .where(
-            models.JournalEntry.team_id == team_id,
-            models.JournalEntry.status.in_(IN_FLIGHT),
-            models.JournalEntry.reverses_entry_id.is_(None),
-        )
+    # Which entries make their month count as posted is the core's one rule (EntryKind.marks_month_posted).
+    entries = session.execute(
+        select(models.JournalEntry.period, models.JournalEntry.reverses_entry_id.is_not(None))
+        .where(models.JournalEntry.team_id == team_id, models.JournalEntry.status.in_(IN_FLIGHT))
         .distinct()
     ).all()
-    return PostedHistory(amounts=dict(amounts), posted_periods=frozenset(Period.parse(p) for p in periods))
+    posted = months_posted(
+        (Period.parse(period), EntryKind.of_entry(True if reverses else None)) for period, reverses in entries
+    )
+    return PostedHistory(amounts=dict(amounts), posted_periods=posted)
+
+
+def included_in(preview: models.Preview) -> frozenset[Period]:
+    """The earlier months a preview catches up (chosen when it was made; its approval recomputes with them)."""
+    return frozenset(Period.parse(month) for month in preview.include_months or ())

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from deferredrev.clock import Clock
+from deferredrev.services.cutover_facts import fix_facts, forget_facts
 from deferredrev.settings import Plan
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import Workspace
@@ -87,6 +88,12 @@ class WorkspaceService:
             row.four_eyes = four_eyes
             row.alert_channel = alert_channel
             row.posting_mode = posting_mode
+            if row.cutover_date != cutover_date:
+                # A new decision about the past: what the earlier books recognised is fixed again, on today's terms.
+                if cutover_date is None:
+                    forget_facts(session, team_id)
+                else:
+                    fix_facts(session, team_id, cutover_date, again=True)
             row.cutover_date = cutover_date
             row.updated_at = now
             audit(
@@ -102,6 +109,14 @@ class WorkspaceService:
                 cutover_date=cutover_date.isoformat() if cutover_date else None,
             )
         return self.settings(team_id)
+
+    def set_cutover(self, team_id: str, *, user_id: str, cutover_date: date) -> WorkspaceSettings:
+        """Only the cut-over date changes (the rest of the settings stay as they are)."""
+        current = self.settings(team_id)
+        return self.update(
+            team_id, user_id=user_id, approvers=current.approvers, four_eyes=current.four_eyes,
+            alert_channel=current.alert_channel, posting_mode=current.posting_mode, cutover_date=cutover_date,
+        )  # fmt: skip
 
     def remember_name(self, team_id: str, name: str) -> None:
         """The workspace's name as Slack shows it (the connect page names the workspace a link was made in)."""

@@ -184,6 +184,10 @@ class Contract(Base):
     method: Mapped[str] = mapped_column(String(20), default="daily")
     description: Mapped[str] = mapped_column(Text, default="")
     cancel_date: Mapped[date | None] = mapped_column(Date)
+    # Revenue recognised before the workspace's cut-over, by the books kept before DeferredRev: a fact fixed when the
+    # cut-over first applied to the contract (for the cut-over date beside it), kept when the contract is amended.
+    recognised_elsewhere_minor: Mapped[int | None] = mapped_column(BigInteger)
+    elsewhere_cutover: Mapped[date | None] = mapped_column(Date)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -212,6 +216,7 @@ class Preview(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(16), default="recognition")  # recognition | reversal
     reverses_preview_id: Mapped[int | None] = mapped_column(ForeignKey("previews.id"))
+    include_months: Mapped[list[str]] = mapped_column(default=list)  # earlier months caught up in this entry (YYYY-MM)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)  # counts and totals shown in history
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -126,6 +126,13 @@ def attempts(stack: Stack, a: dict[str, int]) -> dict[str, Callable[[], httpx.Re
         ids.PREVIEW_REFRESH: lambda: forge("block_actions", B_ADMIN, **button(ids.PREVIEW_REFRESH, str(a["stale"]))),
         ids.PREVIEW_RETRY: lambda: forge("block_actions", B_ADMIN, **button(ids.PREVIEW_RETRY, str(a["failed"]))),
         ids.HISTORY_REVERSE: lambda: forge("block_actions", B_ADMIN, **button(ids.HISTORY_REVERSE, str(a["posted"]))),
+        ids.PREVIEW_INCLUDE_EARLIER: lambda: forge(
+            "block_actions", B_ADMIN, **button(ids.PREVIEW_INCLUDE_EARLIER, str(a["open"]))
+        ),
+        ids.PREVIEW_EARLIER_MONTH: lambda: forge(
+            "block_actions", B_ADMIN, **button(ids.PREVIEW_EARLIER_MONTH, str(a["open"]))
+        ),
+        ids.PREVIEW_SET_CUTOVER: lambda: forge("block_actions", B_ADMIN, **button(ids.PREVIEW_SET_CUTOVER, str(a["open"]))),
         ids.REJECT_VIEW: lambda: forge(
             "view_submission",
             B_ADMIN,
@@ -192,9 +199,9 @@ def test_every_request_workspace_b_can_send_leaves_workspace_a_alone(two: Stack)
     def told() -> str:
         return " ".join(str(m.blocks) for m in stack.slack.dms(B_ADMIN)) + " ".join(a.text for a in answers.values())
 
-    # approve, reject, refresh, retry, reverse (answered after the ack, on their own time)
-    stack.slack.wait_for(lambda: told().count("can't find that preview in this workspace") >= 5, timeout=10,
-                         message="five refusals")  # fmt: skip
+    # approve, reject, refresh, retry, reverse, include, earlier month, cut-over (answered after the ack)
+    stack.slack.wait_for(lambda: told().count("can't find that preview in this workspace") >= 8, timeout=10,
+                         message="eight refusals")  # fmt: skip
     assert "QuickBooks company changed since" in answers[ids.MAPPINGS_VIEW].text
     assert "Acme Finance" not in told() and "Sandbox Company_US_1" not in told()
 

@@ -22,6 +22,7 @@ from deferredrev.bot.blocks.common import (
     section,
     user_mention,
 )
+from deferredrev.bot.blocks.completeness import completeness_blocks
 from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.services.preview_content import qbo_entry_url
 
@@ -47,6 +48,7 @@ def preview_message(state: dict[str, Any], *, environment: str = "sandbox") -> M
     blocks += _line_sections(content)
     blocks += _totals(content)
     blocks += _warnings(content)
+    blocks += completeness_blocks(state)
     blocks += _state_blocks(state, environment)
     blocks.append(_footer(state, content))
     return _fallback_text(state, content), blocks[:50]

@@ -9,11 +9,11 @@ from typing import Any
 from slack_bolt import App
 
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.listeners import actions, commands, contracts, events, options, previews, views
+from deferredrev.bot.listeners import actions, commands, completeness, contracts, events, options, previews, views
 from deferredrev.bot.listeners.guard import ErrorHandler, GuardedApp
 from deferredrev.bot.response_url import Responder
 
-LISTENER_MODULES = (commands, actions, views, options, events, previews, contracts)
+LISTENER_MODULES = (commands, actions, views, options, events, previews, completeness, contracts)
 
 
 def register_listeners(app: App, on_error: ErrorHandler, deps: BotDeps, executor: Executor, responder: Responder) -> None:

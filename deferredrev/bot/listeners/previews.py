@@ -28,6 +28,7 @@ from deferredrev.services.decisions import (
     PreviewNotFoundError,
     may_decide,
 )
+from deferredrev.services.previews import Refreshed
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +181,14 @@ def refresh_clicked(body: dict[str, Any], client: WebClient, respond: Respond, d
     except PreviewNotFoundError:
         reply(body, respond, client, *messages.error_message(NOT_FOUND_MESSAGE), replace_original=False)
         return
+    show_in_place(deps, client, body, respond, who, refreshed)
+
+
+def show_in_place(
+    deps: BotDeps, client: WebClient, body: dict[str, Any], respond: Respond, who: Requester, refreshed: Refreshed
+) -> None:
+    """The preview that replaced another, in the other's message (and its detail CSV in the thread); or why not."""
+    previews = deps.preview_service
     old, result = refreshed.old, refreshed.result
     if result is None:
         reply(body, respond, client, *messages.error_message(refreshed.message or NOT_FOUND_MESSAGE))
