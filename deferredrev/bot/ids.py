@@ -38,6 +38,8 @@ POSTING_MODE_BLOCK = "posting_mode_block"
 POSTING_MODE_INPUT = "posting_mode_input"
 CUTOVER_BLOCK = "cutover_block"
 CUTOVER_INPUT = "cutover_input"
+TIME_ZONE_BLOCK = "time_zone_block"
+TIME_ZONE_INPUT = "time_zone_input"
 
 # contract import inputs
 IMPORT_FILE_BLOCK = "contracts_file_block"

@@ -19,6 +19,7 @@ from deferredrev.settings import Plan
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import Workspace
 from deferredrev.storage.repositories import audit, get_or_create_workspace
+from deferredrev.style import DEFAULT_TIME_ZONE, is_time_zone
 
 POSTING_MODES = ("per_contract", "summary")
 
@@ -32,6 +33,7 @@ class WorkspaceSettings:
     alert_channel: str | None
     posting_mode: str
     cutover_date: date | None
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 def settings_view(row: Workspace | SimpleNamespace) -> WorkspaceSettings:
@@ -44,6 +46,7 @@ def settings_view(row: Workspace | SimpleNamespace) -> WorkspaceSettings:
         alert_channel=row.alert_channel,
         posting_mode=row.posting_mode,
         cutover_date=row.cutover_date,
+        time_zone=getattr(row, "time_zone", None) or DEFAULT_TIME_ZONE,
     )
 
 
@@ -78,9 +81,13 @@ class WorkspaceService:
         alert_channel: str | None,
         posting_mode: str,
         cutover_date: date | None,
+        time_zone: str | None = None,
     ) -> WorkspaceSettings:
+        """Save the settings; ``time_zone`` None keeps the current one."""
         if posting_mode not in POSTING_MODES:
             raise SettingsValidationError("posting_mode", "Choose per-contract or summary posting.")
+        if time_zone is not None and not is_time_zone(time_zone):
+            raise SettingsValidationError("time_zone", f"{time_zone} isn't a time zone. Use a name like America/New_York.")
         now = self._clock.now()
         with self._sessions.begin() as session:
             row = get_or_create_workspace(session, team_id, default_plan=self._default_plan, now=now)
@@ -95,6 +102,8 @@ class WorkspaceService:
                 else:
                     fix_facts(session, team_id, cutover_date, again=True)
             row.cutover_date = cutover_date
+            if time_zone is not None:
+                row.time_zone = time_zone
             row.updated_at = now
             audit(
                 session,

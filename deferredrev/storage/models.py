@@ -85,6 +85,7 @@ class Workspace(Base):
     alert_channel: Mapped[str | None] = mapped_column(String(32))
     posting_mode: Mapped[str] = mapped_column(String(16), default="per_contract")
     cutover_date: Mapped[date | None] = mapped_column(Date)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")  # IANA name: how times read to this workspace
     installed: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -113,6 +113,12 @@ def settings_modal(settings: WorkspaceSettings) -> View:
         "options": modes,
         "initial_option": modes[0] if settings.posting_mode == "per_contract" else modes[1],
     }
+    zone: Block = {
+        "type": "plain_text_input",
+        "action_id": ids.TIME_ZONE_INPUT,
+        "initial_value": settings.time_zone,
+        "max_length": 64,
+    }
     cutover: Block = {"type": "datepicker", "action_id": ids.CUTOVER_INPUT, "placeholder": plain("No cut-over")}
     if settings.cutover_date:
         cutover["initial_date"] = settings.cutover_date.isoformat()
@@ -122,6 +128,13 @@ def settings_modal(settings: WorkspaceSettings) -> View:
         _input(ids.ALERT_CHANNEL_BLOCK, "Alert channel", channel, hint="Connection alerts are also posted here."),
         _input(ids.POSTING_MODE_BLOCK, "Posting mode", mode, optional=False),
         _input(ids.CUTOVER_BLOCK, "Cut-over date", cutover, hint="Revenue before this date counts as recognised elsewhere."),
+        _input(
+            ids.TIME_ZONE_BLOCK,
+            "Time zone",
+            zone,
+            optional=False,
+            hint="How times read in DeferredRev's messages and QuickBooks notes, e.g. America/New_York or Europe/London.",
+        ),
     ]
     return _modal(ids.SETTINGS_VIEW, "DeferredRev settings", blocks, submit="Save", metadata={})
 
@@ -194,6 +207,7 @@ def parse_settings_state(state: dict[str, Any]) -> dict[str, Any]:
         "alert_channel": element(ids.ALERT_CHANNEL_BLOCK, ids.ALERT_CHANNEL_INPUT).get("selected_conversation"),
         "posting_mode": mode.get("value", "per_contract"),
         "cutover_date": date.fromisoformat(cutover) if cutover else None,
+        "time_zone": (element(ids.TIME_ZONE_BLOCK, ids.TIME_ZONE_INPUT).get("value") or "").strip() or None,
     }
 
 

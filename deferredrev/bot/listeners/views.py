@@ -23,6 +23,7 @@ from deferredrev.qbo.errors import QboError, QboNotFoundError
 from deferredrev.revrec.periods import describe_periods
 from deferredrev.services.mappings import MappingError, Role
 from deferredrev.services.qbo_access import NotConnectedError
+from deferredrev.services.workspaces import SettingsValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,12 @@ def settings_submitted(
         return
     values = parse_settings_state(view.get("state", {}))
     before = deps.workspaces.settings(team_id)
-    deps.workspaces.update(team_id, user_id=user_id, **values)
+    try:
+        deps.workspaces.update(team_id, user_id=user_id, **values)
+    except SettingsValidationError as error:
+        block = ids.TIME_ZONE_BLOCK if error.field == "time_zone" else ids.POSTING_MODE_BLOCK
+        ack(response_action="errors", errors={block: str(error)})
+        return
     ack()
     cutover: date | None = values.get("cutover_date")
     saved = SettingsSaved(

@@ -138,6 +138,7 @@ def test_settings_state_round_trip() -> None:
             "alert_channel_block": {"alert_channel_input": {"selected_conversation": "C9"}},
             "posting_mode_block": {"posting_mode_input": {"selected_option": {"value": "summary"}}},
             "cutover_block": {"cutover_input": {"selected_date": "2026-01-01"}},
+            "time_zone_block": {"time_zone_input": {"value": " Europe/London "}},
         }
     }
     assert modals.parse_settings_state(state) == {
@@ -146,6 +147,8 @@ def test_settings_state_round_trip() -> None:
         "alert_channel": "C9",
         "posting_mode": "summary",
         "cutover_date": date(2026, 1, 1),
+        "time_zone": "Europe/London",
     }
     empty = modals.parse_settings_state({"values": {}})
     assert empty["four_eyes"] is False and empty["cutover_date"] is None and empty["posting_mode"] == "per_contract"
+    assert empty["time_zone"] is None  # left as it was
