@@ -97,6 +97,7 @@ class Clearance:
     requester: Requester
     standing: Standing
     is_admin: bool
+    name: str | None = None  # the person's name as Slack shows it
 
     @property
     def is_member(self) -> bool:
@@ -117,7 +118,7 @@ class Clearance:
 
     def actor(self) -> Actor:
         """The decider, as services take it."""
-        return Actor(self.requester.user_id, is_admin=self.is_admin, is_member=self.is_member)
+        return Actor(self.requester.user_id, is_admin=self.is_admin, is_member=self.is_member, name=self.name)
 
 
 class Authority:
@@ -154,12 +155,21 @@ class Authority:
             logger.warning("users.info failed for a user of %s: %s", requester.team_id, error.response.get("error"))
             return Clearance(requester, Standing.UNCONFIRMED, is_admin=False)
         standing = _standing(requester, user)
+        name = _name_of(user)
         if standing is not Standing.MEMBER:
             logger.info("%s user of %s refused privileged actions", standing.value, requester.team_id)
-            return Clearance(requester, standing, is_admin=False)
+            return Clearance(requester, standing, is_admin=False, name=name)
         slack_admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
         configured = self._configured.includes(requester.team_id, requester.user_id)
-        return Clearance(requester, Standing.MEMBER, is_admin=slack_admin or configured)
+        return Clearance(requester, Standing.MEMBER, is_admin=slack_admin or configured, name=name)
+
+
+def _name_of(user: dict[str, Any]) -> str | None:
+    profile = user.get("profile") or {}
+    for name in (profile.get("real_name"), user.get("real_name"), profile.get("display_name"), user.get("name")):
+        if isinstance(name, str) and name.strip():
+            return name.strip()[:100]
+    return None
 
 
 def _standing(requester: Requester, user: dict[str, Any]) -> Standing:

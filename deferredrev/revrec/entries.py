@@ -257,9 +257,9 @@ def _check_unique_ids(ordered: list[Contract]) -> None:
 
 
 def _warnings(period: Period, idle: list[str], history: PostedHistory, contracts: list[Contract]) -> tuple[str, ...]:
+    # Contracts with nothing this period are data (``nothing_to_post``), not a warning: it is normal for contracts
+    # that ended or haven't started.
     warnings = []
-    if idle:
-        warnings.append(f"{len(idle)} contract(s) have nothing to post for {period}: {list_within(idle, 300)}")
     known = {contract.contract_id for contract in contracts}
     orphans = sorted(
         contract_id

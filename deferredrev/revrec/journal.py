@@ -23,6 +23,7 @@ from deferredrev.revrec.errors import EntryError
 from deferredrev.revrec.periods import Period
 
 MAX_TEXT_LENGTH = 4000  # QBO's limit for a line Description and for PrivateNote
+MAX_DOC_NUMBER = 21  # QBO's limit for a JournalEntry DocNumber
 ELLIPSIS = "…"
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _BASE32_PAIRS = tuple(first + second for first in _BASE32 for second in _BASE32)
@@ -156,11 +157,13 @@ class JournalEntryDraft:
         """Revenue this entry recognises (negative when it takes revenue back)."""
         return sum(recognition.amount for recognition in self.recognitions)
 
-    def private_note(self, approver: str) -> str:
-        """QBO PrivateNote naming the contract(s), period, approver and posting key, within 4,000 characters."""
+    def private_note(self, approver: str, requester: str | None = None) -> str:
+        """QBO PrivateNote naming the contract(s), period, the people (as "Name (Slack ID)") and the posting key,
+        within 4,000 characters."""
         head = f"Reversal of entry {self.reverses}. " if self.reverses else ""
-        head += f"DeferredRev revenue recognition for {self.period}. Contracts: "
-        tail = f". Approved by {approver}. Posting key: {self.posting_key}."
+        head += f"DeferredRev revenue recognition for {self.period.label}. Contracts: "
+        asked = f"Requested by {requester}; approved by {approver}" if requester else f"Approved by {approver}"
+        tail = f". {asked}. Posting key: {self.posting_key}."
         budget = MAX_TEXT_LENGTH - len(head) - len(tail)
         return truncate(head + list_within(self.contract_ids, budget) + tail)
 
@@ -219,23 +222,27 @@ class DraftKeys:
         self._key_head = f"{scope}|{period}|"
         self._key_tail = f"|r{revision}"
         self._doc_head = f"{prefix}{period.year % 100:02d}{period.month:02d}-"
+        self._doc_tail = f".{revision + 1}" if revision else ""
 
     def posting_key(self, subject: str) -> str:
         return self._key_head + subject + self._key_tail
 
     def doc_number(self, key: str) -> str:
-        """The doc-number prefix plus 12 base32 characters (60 bits) of the key's SHA-256."""
-        bits = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 4
-        pairs = _BASE32_PAIRS
-        return (
-            self._doc_head
-            + pairs[bits >> 50]
-            + pairs[(bits >> 40) & 1023]
-            + pairs[(bits >> 30) & 1023]
-            + pairs[(bits >> 20) & 1023]
-            + pairs[(bits >> 10) & 1023]
-            + pairs[bits & 1023]
-        )
+        """A DocNumber a person can read: the prefix (DR, or RV for a reversal), the period as YYMM and what the
+        entry is about: "DR2610-C-1002" for a contract, "DR2610-USD" for a summary entry, "RV2611-2610-C-1002" for
+        the reversal of "DR2610-C-1002"; ".2" and up when a period is posted again. Deterministic from the posting
+        key. Longer than QuickBooks' 21 characters, it keeps its start and ends in "~" and five characters of the
+        key's hash, so it stays unique."""
+        subject = key[len(self._key_head) : len(key) - len(self._key_tail)]
+        kind, _, name = subject.partition(":")
+        if kind == "reversal" and name[:2] in ("DR", "RV"):
+            name = name[2:]
+        readable = f"{self._doc_head}{name}{self._doc_tail}"
+        if len(readable) <= MAX_DOC_NUMBER:
+            return readable
+        bits = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") >> 7
+        check = _BASE32_PAIRS[bits >> 15] + _BASE32_PAIRS[(bits >> 5) & 1023] + _BASE32[bits & 31]
+        return readable[: MAX_DOC_NUMBER - len(check) - 1] + "~" + check
 
 
 def truncate(text: str, limit: int = MAX_TEXT_LENGTH) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 from deferredrev.revrec.entries import JournalEntryDraft
 from deferredrev.revrec.journal import DraftKeys, truncate
 from deferredrev.revrec.periods import Period
+from deferredrev.services.actors import Actor
 from deferredrev.storage import models
 from deferredrev.storage.models import EntryStatus
 
@@ -22,8 +23,14 @@ def request_id_for(posting_key: str, generation: int = 0) -> str:
 
 
 def entry_rows(
-    preview: models.Preview, drafts: Iterable[JournalEntryDraft], *, approver: str, now: datetime
+    preview: models.Preview,
+    drafts: Iterable[JournalEntryDraft],
+    *,
+    approver: Actor,
+    requester_label: str,
+    now: datetime,
 ) -> list[models.JournalEntry]:
+    """``requester_label`` and ``approver.label``: the people as an auditor reads them in QuickBooks."""
     rows = []
     for draft in drafts:
         entry = models.JournalEntry(
@@ -38,10 +45,10 @@ def entry_rows(
             txn_date=draft.txn_date,
             currency=draft.currency,
             total_minor=draft.total_debits,
-            private_note=draft.private_note(approver),
+            private_note=draft.private_note(approver.label, requester_label),
             status=EntryStatus.PENDING.value,
             requested_by=preview.requested_by,
-            approved_by=approver,
+            approved_by=approver.user_id,
             slack_channel=preview.slack_channel,
             slack_ts=preview.slack_ts,
             created_at=now,
@@ -73,8 +80,8 @@ def reversal_rows(
     originals: Sequence[models.JournalEntry],
     period: Period,
     *,
-    requester: str,
-    approver: str,
+    approver: Actor,
+    requester_label: str,
     now: datetime,
 ) -> list[models.JournalEntry]:
     keys = DraftKeys(reversal.team_id, period, 0, prefix="RV")
@@ -86,9 +93,9 @@ def reversal_rows(
             posting_key=key, request_id=request_id_for(key), generation=0, doc_number=keys.doc_number(key),
             txn_date=period.end, currency=original.currency, total_minor=original.total_minor,
             private_note=truncate(f"Reversal of {original.doc_number} (QuickBooks id {original.qbo_id}). "
-                                  f"Requested by {requester}, approved by {approver}. "
+                                  f"Requested by {requester_label}; approved by {approver.label}. "
                                   f"Posting key: {key}. Original: {original.private_note}"),
-            status=EntryStatus.PENDING.value, requested_by=requester, approved_by=approver,
+            status=EntryStatus.PENDING.value, requested_by=reversal.requested_by, approved_by=approver.user_id,
             slack_channel=reversal.slack_channel, reverses_entry_id=original.id, created_at=now, updated_at=now,
         )  # fmt: skip
         swapped = [

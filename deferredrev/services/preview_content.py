@@ -20,6 +20,7 @@ from deferredrev.revrec.journal import JournalLine, PostedHistory
 from deferredrev.revrec.money import format_amount, get_currency, to_decimal
 from deferredrev.revrec.periods import Period
 from deferredrev.services.mappings import Mapping
+from deferredrev.style import money
 
 LINES_SHOWN = 40
 # How the core describes a catch-up pair: "<contract> prior-period catch-up <months> (<customer>)".
@@ -42,7 +43,7 @@ def fingerprint(entries: PeriodEntries | None, mapping: Mapping | None) -> str:
 
 
 def summarise(
-    drafts: Sequence[JournalEntryDraft], customers: dict[str, str]
+    drafts: Sequence[JournalEntryDraft], contracts: dict[str, Contract]
 ) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     pairs = 0
@@ -56,21 +57,29 @@ def summarise(
         for debit, credit in zip(draft.lines[0::2], draft.lines[1::2], strict=True):
             pairs += 1
             if len(lines) < LINES_SHOWN:
-                lines.append(_line(draft, debit, credit, customers))
+                lines.append(_line(draft, debit, credit, contracts))
     return lines, pairs, totals
 
 
-def _line(draft: JournalEntryDraft, debit: JournalLine, credit: JournalLine, customers: dict[str, str]) -> dict[str, Any]:
+def _line(
+    draft: JournalEntryDraft, debit: JournalLine, credit: JournalLine, contracts: dict[str, Contract]
+) -> dict[str, Any]:
     note = ""
     if debit.kind == LineKind.CATCH_UP:
         # The months a catch-up pair covers are in its description (a contract's catch-up is one pair, or a pair per
         # month when they net to zero around a month included in the entry).
         _, marker, covered = debit.description.partition(CATCH_UP_MARKER)
         note = "catch-up " + covered.split(" (", 1)[0] if marker else "catch-up"
+    contract = contracts.get(debit.contract_id)
+    # The pair's revenue: positive when it debits Deferred Revenue, negative for a credit (sides swapped).
+    signed = debit.amount if debit.account_id == draft.deferred_revenue_id else -debit.amount
     return {
         "doc": draft.doc_number,
         "contract": debit.contract_id,
-        "customer": customers.get(debit.contract_id, ""),
+        "customer": contract.customer if contract else "",
+        "description": contract.description if contract else "",
+        "signed": signed,
+        "signed_text": money(signed, draft.currency),
         "kind": str(debit.kind),
         "debit": debit.account_name,
         "credit": credit.account_name,

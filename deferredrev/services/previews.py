@@ -48,7 +48,6 @@ from deferredrev.services.decisions import (
 from deferredrev.services.mappings import Mapping, MappingService
 from deferredrev.services.outbox import entry_rows, request_id_for
 from deferredrev.services.preview_content import (
-    LINES_SHOWN,
     amounts_quickbooks_refuses,
     completeness_content,
     detail_csv,
@@ -57,11 +56,13 @@ from deferredrev.services.preview_content import (
 )
 from deferredrev.services.qbo_access import NotConnectedError, QboGateway
 from deferredrev.services.reversals import Reversals
+from deferredrev.services.review_packet import previous_revenue, review_content
 from deferredrev.services.workspaces import WorkspaceService, WorkspaceSettings
 from deferredrev.storage import models
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import EntryStatus, PreviewStatus
 from deferredrev.storage.repositories import audit
+from deferredrev.style import person
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class PeriodInputs:
     revision: int
     cutover: CutOver | None = None  # with the recognised-elsewhere facts
     include: frozenset[Period] = frozenset()  # earlier months never posted, caught up in this entry
+    previous_revenue: dict[str, int] = field(default_factory=dict)  # recognised for the month before, by currency
 
 
 @dataclass
@@ -136,13 +138,14 @@ class PreviewService:
         requested_by: str,
         channel_id: str | None,
         include: Iterable[Period] = (),
+        requested_by_name: str | None = None,
     ) -> PreviewResult:
         """A preview of ``period``'s entries; ``include``: earlier months never posted to catch up in it (only months
         before ``period``; others are ignored)."""
         included = frozenset(month for month in include if month < period)
         inputs = self._inputs(team_id, period, include=included)
         checks, entries = self._assess(team_id, period, inputs)
-        content = self._content(period, inputs, checks, entries)
+        content = self._content(period, inputs, checks, entries) | {"requested_by_name": requested_by_name}
         now = self._clock.now()
         with self._sessions.begin() as session:
             preview = models.Preview(
@@ -164,7 +167,7 @@ class PreviewService:
             preview_id = preview.id
             audit(session, action="preview.posted", now=now, team_id=team_id, actor=requested_by, period=str(period),
                   preview_id=preview_id, entries=len(entries.drafts) if entries else 0)  # fmt: skip
-        detail = detail_csv(entries, inputs.contracts) if entries and content["line_pairs"] > LINES_SHOWN else None
+        detail = detail_csv(entries, inputs.contracts) if entries and entries.drafts else None
         return PreviewResult(preview_id=preview_id, content=content, detail_csv=detail)
 
     def attach_message(self, team_id: str, preview_id: int, channel_id: str, ts: str) -> None:
@@ -193,9 +196,12 @@ class PreviewService:
                 return Refreshed(old, None, asked.message)
             return Refreshed(old, PreviewResult(asked.preview_id, self.state(team_id, asked.preview_id)["content"], None))
         period = Period.parse(old["content"]["period"])
-        return Refreshed(old, self.create(team_id, period, requested_by=requester.user_id, channel_id=channel))
+        name = old["content"].get("requested_by_name")
+        return Refreshed(
+            old, self.create(team_id, period, requested_by=requester.user_id, channel_id=channel, requested_by_name=name)
+        )
 
-    def include_earlier(self, team_id: str, preview_id: int, *, requested_by: str) -> Refreshed:
+    def include_earlier(self, team_id: str, preview_id: int, *, requested_by: Actor) -> Refreshed:
         """The preview again, catching up the earlier months it showed as never posted (and those it already
         included), in place of it, asked for by whoever chose it (four-eyes then applies to them).
         PreviewNotFoundError if it isn't this workspace's."""
@@ -228,16 +234,17 @@ class PreviewService:
                 return Refreshed(old, None, "DeferredRev has posted since this preview was made, so the cut-over can "
                                  "only be changed in /deferredrev settings. Nothing changed.")  # fmt: skip
         self._workspaces.set_cutover(team_id, user_id=actor.user_id, cutover_date=date.fromisoformat(offer))
-        return self._replace(old, include=set(), requested_by=actor.user_id)
+        return self._replace(old, include=set(), requested_by=actor)
 
     def _replaceable(self, old: dict[str, Any]) -> bool:
         return bool(old["status"] == PreviewStatus.OPEN.value and old["kind"] == "recognition")
 
-    def _replace(self, old: dict[str, Any], *, include: Iterable[Period], requested_by: str) -> Refreshed:
+    def _replace(self, old: dict[str, Any], *, include: Iterable[Period], requested_by: Actor) -> Refreshed:
         """A new preview of the old one's period, asked for by whoever shaped it, and the old one withdrawn (stale),
         so only the new one can be approved."""
         team_id, period = old["team_id"], Period.parse(old["content"]["period"])
-        result = self.create(team_id, period, requested_by=requested_by, channel_id=old.get("channel"), include=include)
+        result = self.create(team_id, period, requested_by=requested_by.user_id, channel_id=old.get("channel"),
+                             include=include, requested_by_name=requested_by.name)  # fmt: skip
         with self._sessions.begin() as session:
             session.execute(
                 update(models.Preview)
@@ -263,6 +270,7 @@ class PreviewService:
         with self._sessions() as session:
             contracts = load_contracts(session, team_id)
             history = load_history(session, team_id)
+            previous = previous_revenue(session, team_id, period)
             revision = session.scalar(
                 select(func.count(models.Preview.id)).where(
                     models.Preview.team_id == team_id,
@@ -273,7 +281,9 @@ class PreviewService:
                     models.Preview.kind == "recognition",
                 )
             )
-        return PeriodInputs(settings, connection, mapping, contracts, history, int(revision or 0), cutover, include)
+        return PeriodInputs(
+            settings, connection, mapping, contracts, history, int(revision or 0), cutover, include, previous
+        )
 
     def _cutover(self, team_id: str, cutover_date: date | None) -> CutOver | None:
         """The cut-over with its recognised-elsewhere facts; a contract without one (stored before facts were kept)
@@ -382,9 +392,8 @@ class PreviewService:
     def _content(
         self, period: Period, inputs: PeriodInputs, checks: Checks, entries: PeriodEntries | None
     ) -> dict[str, Any]:
-        customers = {c.contract_id: c.customer for c in inputs.contracts}
         drafts = entries.drafts if entries else ()
-        lines, pairs, totals = summarise(drafts, customers)
+        lines, pairs, totals = summarise(drafts, {c.contract_id: c for c in inputs.contracts})
         warnings = list(checks.warnings)
         if entries is not None:
             warnings += list(entries.warnings_besides_unposted)
@@ -412,6 +421,8 @@ class PreviewService:
             "can_post": bool(drafts) and not checks.blocking,
             "four_eyes": inputs.settings.four_eyes,
             **completeness_content(entries, inputs.history, inputs.include, checks.book_close_date),
+            **review_content(period, entries, inputs.contracts, inputs.history, inputs.include, inputs.previous_revenue),
+            "approvers": list(inputs.settings.approvers),
         }
 
     # Decisions ---------------------------------------------------------------------------------------------------
@@ -439,22 +450,22 @@ class PreviewService:
             return DecisionResult(Decision.BLOCKED, checks.blocking[0], preview_id)
         if entries is None or not entries.drafts:
             return DecisionResult(Decision.NOTHING, "There is nothing to post in this preview.", preview_id)
-        return self._queue(preview, entries.drafts, user_id, inputs.history)
+        return self._queue(preview, entries.drafts, actor, inputs.history)
 
     def _queue(
-        self, preview: models.Preview, drafts: Sequence[JournalEntryDraft], user_id: str, history: PostedHistory
+        self, preview: models.Preview, drafts: Sequence[JournalEntryDraft], actor: Actor, history: PostedHistory
     ) -> DecisionResult:
         with self._sessions.begin() as session:
             serialize_postings(session, preview.team_id)
-            queued = self._queue_unless_changed(session, preview, drafts, user_id, history)
-        return queued if queued is not None else self._mark_stale(preview.id, user_id)
+            queued = self._queue_unless_changed(session, preview, drafts, actor, history)
+        return queued if queued is not None else self._mark_stale(preview.id, actor.user_id)
 
     def _queue_unless_changed(
         self,
         session: Session,
         preview: models.Preview,
         drafts: Sequence[JournalEntryDraft],
-        user_id: str,
+        actor: Actor,
         history: PostedHistory,
     ) -> DecisionResult | None:
         """Queue the drafts; None when entries were queued for the workspace since ``history`` (the drafts' basis) was
@@ -464,7 +475,7 @@ class PreviewService:
             return already_decided(current, preview.id)  # a double click: the first one decided it
         if load_history(session, preview.team_id) != history:
             return None
-        now = self._clock.now()
+        now, user_id = self._clock.now(), actor.user_id
         moved = session.execute(
             update(models.Preview)
             .where(models.Preview.id == preview.id, models.Preview.status == PreviewStatus.OPEN.value)
@@ -473,7 +484,8 @@ class PreviewService:
         )
         if not moved.rowcount:  # type: ignore[attr-defined]
             return already_decided(session.get(models.Preview, preview.id), preview.id)
-        session.add_all(entry_rows(preview, drafts, approver=user_id, now=now))
+        requester = person(preview.requested_by, (preview.summary or {}).get("requested_by_name"))
+        session.add_all(entry_rows(preview, drafts, approver=actor, requester_label=requester, now=now))
         audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
               preview_id=preview.id, entries=len(drafts))  # fmt: skip
         return DecisionResult(Decision.APPROVED, f"Approved: posting {len(drafts)} entries.", preview.id, len(drafts))
@@ -617,6 +629,9 @@ class PreviewService:
             "failures": [{"message": message or "Unknown error", "count": int(n)} for message, n in failures],
             "channel": preview.slack_channel,
             "ts": preview.slack_ts,
+            "created_at": preview.created_at,
+            "decided_at": preview.decided_at,
+            "time_zone": self._workspaces.settings(preview.team_id).time_zone,
         }
 
     def settle(self, preview_id: int) -> str:

@@ -28,6 +28,7 @@ from deferredrev.storage import models
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import EntryStatus, PreviewStatus
 from deferredrev.storage.repositories import audit
+from deferredrev.style import person
 
 # A reversal that isn't rejected or stale stands for the original: it is waiting, queued, posted or failed.
 STANDING = (PreviewStatus.OPEN.value, PreviewStatus.APPROVED.value, PreviewStatus.POSTED.value, PreviewStatus.FAILED.value)
@@ -68,7 +69,7 @@ class Reversals:
                 posting_mode=original.posting_mode, fingerprint=_fingerprint(posted), status=PreviewStatus.OPEN.value,
                 requested_by=actor.user_id, slack_channel=channel_id or original.slack_channel, revision=0,
                 kind="reversal", reverses_preview_id=original.id, created_at=now,
-                summary=_summary(original, period, posted),
+                summary=_summary(original, period, posted) | {"requested_by_name": actor.name},
             )  # fmt: skip
             session.add(reversal)
             session.flush()
@@ -113,7 +114,8 @@ class Reversals:
             )
             if not moved.rowcount:  # type: ignore[attr-defined]
                 return already_decided(session.get(models.Preview, reversal.id), reversal.id)
-            rows = reversal_rows(current, posted, period, requester=reversal.requested_by, approver=actor.user_id, now=now)
+            requester = person(reversal.requested_by, (reversal.summary or {}).get("requested_by_name"))
+            rows = reversal_rows(current, posted, period, approver=actor, requester_label=requester, now=now)
             session.add_all(rows)
             audit(session, action="entries.reversal_queued", now=now, team_id=reversal.team_id, actor=actor.user_id,
                   preview_id=original_id, reversal_preview_id=reversal.id, entries=len(rows))  # fmt: skip

@@ -126,7 +126,7 @@ def test_a_five_thousand_contract_period(ready: Stack) -> None:
     import_contracts_csv(stack.server.runtime.sessions, stack.clock, team_id=TEAM, text=contracts, actor=ADMIN)
     ts = preview(stack)
     message = stack.slack.message(CHANNEL, ts)
-    assert len(message.blocks) <= 50 and "more line pairs" in str(message.blocks)
+    assert len(message.blocks) <= 50 and "4,990 more lines" in str(message.blocks)
     detail = stack.slack.wait_for(
         lambda: next((f for f in stack.slack.files if f.name.endswith(".csv")), None), timeout=30, message="the CSV"
     )

@@ -95,8 +95,15 @@ def test_preview_shows_the_entries_and_posts_them_per_contract(ready: Stack) -> 
     stack = ready
     ts = preview(stack)
     shown = str(stack.slack.message(CHANNEL, ts).blocks)
-    assert "C-1001" in shown and "Acme Corp" in shown and "balanced" in shown and "Post to QuickBooks" in shown
-    assert "Beta LLC" not in shown and "nothing to post for 2026-10: C-1002" in shown  # ended before October
+    assert "C-1001" in shown and "Acme Corp" in shown and "Annual platform licence" in shown
+    assert "Post to QuickBooks" in shown and "Dated 31 Oct 2026" in shown
+    assert "Beta LLC" not in shown and "1 ended before this month (C-1002)" in shown  # normal, not a warning
+    assert ":warning:" not in shown
+    # a credit reads as one: negative, with what the CSV says it is
+    assert "*C-1004* Delta Inc · *-102.20 USD*" in shown
+    assert "Credit note" in shown
+    # the approvers are named when the preview is posted, the requester excepted under four-eyes
+    assert f"waiting for <@{APPROVER}> to approve (someone other than <@{ADMIN}>, who asked for it)" in shown
     click_post(stack, ts)
     result = wait_posted(stack, ts)
     assert "Posted 5 entries" in result
@@ -104,8 +111,9 @@ def test_preview_shows_the_entries_and_posts_them_per_contract(ready: Stack) -> 
     assert len(entries) == 5
     assert revenue_in_qbo(entries) == expected_revenue(stack)
     for entry in entries:
-        assert len(entry["DocNumber"]) <= 21 and entry["DocNumber"].startswith("DR2610-")
-        assert "Posting key:" in entry["PrivateNote"] and f"by {APPROVER}" in entry["PrivateNote"]
+        assert entry["DocNumber"] in {f"DR2610-C-100{n}" for n in range(1, 7)}  # period and contract, readable
+        assert "Posting key:" in entry["PrivateNote"]
+        assert f"Requested by Ana Admin ({ADMIN}); approved by Bo Approver ({APPROVER})" in entry["PrivateNote"]
         assert entry["TxnDate"] == "2026-10-31"
         debits = sum(
             Decimal(str(line["Amount"]))

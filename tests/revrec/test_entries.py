@@ -194,11 +194,10 @@ def test_per_contract_mode_one_draft_per_contract_sorted() -> None:
     result = entries(mixed(), Period(2024, 3))
     assert [draft.contract_ids for draft in result.drafts] == [("C-1",), ("C-2",), ("C-3",)]
     assert [draft.currency for draft in result.drafts] == ["EUR", "USD", "JPY"]
-    assert result.nothing_to_post == ("C-4",)
-    assert result.warnings[0] == "1 contract(s) have nothing to post for 2024-03: C-4"
-    assert result.warnings[1].startswith("Jan–Feb 2024, before the first month DeferredRev posted, hold ")
+    assert result.nothing_to_post == ("C-4",)  # data, not a warning: it is normal for a contract to have nothing
+    assert result.warnings[0].startswith("Jan–Feb 2024, before the first month DeferredRev posted, hold ")
     assert [str(month.period) for month in result.unposted] == ["2024-01", "2024-02"]
-    assert result.warnings_besides_unposted == ("1 contract(s) have nothing to post for 2024-03: C-4",)
+    assert result.warnings_besides_unposted == ()
 
 
 def test_summary_mode_one_draft_per_currency() -> None:
@@ -218,19 +217,30 @@ def test_keys_and_doc_numbers_are_deterministic_and_distinct() -> None:
     draft = first.drafts[0]
     assert draft.posting_key == "T0123|2024-10|contract:C-1|r0"
     assert draft.subject == "contract:C-1"
-    assert len(draft.doc_number) == 19 and draft.doc_number.startswith("DR2410-")
+    assert draft.doc_number == "DR2410-C-1"  # readable: period and contract
     revised = entries(mixed(), Period(2024, 10), revision=1)
     assert revised.drafts[0].posting_key.endswith("|r1")
-    assert revised.drafts[0].doc_number != draft.doc_number
-    other_scope = build_period_entries(mixed(), Period(2024, 10), PostedHistory(), ACCOUNTS, scope="T999")
-    assert other_scope.drafts[0].doc_number != draft.doc_number
-    assert len({d.doc_number for d in (*first.drafts, *revised.drafts, *other_scope.drafts)}) == 9
+    assert revised.drafts[0].doc_number == "DR2410-C-1.2"  # the period posted a second time
+    summary = entries(mixed(), Period(2024, 10), mode=PostingMode.SUMMARY)
+    assert [d.doc_number for d in summary.drafts] == ["DR2410-EUR", "DR2410-JPY", "DR2410-USD"]
+    assert len({d.doc_number for d in (*first.drafts, *revised.drafts, *summary.drafts)}) == 9
+
+
+def test_a_doc_number_too_long_for_quickbooks_keeps_its_start_and_a_check_suffix() -> None:
+    long_ids = [c5(contract_id="ENTERPRISE-2024-00017"), c5(contract_id="ENTERPRISE-2024-00018")]
+    numbers = [d.doc_number for d in entries(long_ids, Period(2024, 3)).drafts]
+    assert all(len(number) == 21 and number.startswith("DR2403-ENTERPRI~") for number in numbers)
+    assert numbers[0] != numbers[1] and all("~" in number for number in numbers)
+    assert numbers == [d.doc_number for d in entries(long_ids, Period(2024, 3)).drafts]  # deterministic
+    reversal = reversing_draft(entries([c5()], Period(2024, 3)).drafts[0], Period(2024, 4), "T0123")
+    assert reversal.doc_number == "RV2404-2403-C-5"
 
 
 def test_private_note_names_contracts_period_approver_and_key() -> None:
     (draft,) = entries([c5()], Period(2024, 3)).drafts
-    note = draft.private_note("U042")
-    assert "C-5" in note and "2024-03" in note and "U042" in note and draft.posting_key in note
+    note = draft.private_note("Bo Approver (U042)", "Ana Admin (U041)")
+    assert "C-5" in note and "Mar 2024" in note and draft.posting_key in note
+    assert "Requested by Ana Admin (U041); approved by Bo Approver (U042)" in note
 
 
 def test_private_note_truncates_long_contract_lists() -> None:

@@ -3,8 +3,10 @@ dict ``PreviewService.state()`` returns (or a fresh preview's content), always w
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from deferredrev import style
 from deferredrev.bot import ids
 from deferredrev.bot.blocks.common import (
     Block,
@@ -15,7 +17,6 @@ from deferredrev.bot.blocks.common import (
     context,
     divider,
     escape,
-    fields,
     header,
     link,
     plain_to_mrkdwn,
@@ -30,85 +31,130 @@ Message = tuple[str, list[Block]]
 SECTION_BUDGET = 2900
 NAME_LIMIT = 200  # a company or account name in a sentence or in bold
 MAX_LINE_SECTIONS = 8
+LINES_SHOWN = 15  # lines shown in the message (the detail CSV has them all)
 
 
 def preview_message(state: dict[str, Any], *, environment: str = "sandbox") -> Message:
+    """Summary first, as a reviewer signs it: what the entry posts and when, how it compares with last month, which
+    contracts are in it and why; then the lines, anything to act on, and the decision with who may take it."""
     content: dict[str, Any] = state["content"]
     title = f"Revenue recognition · {content['period_label']}"
     if state.get("kind") == "reversal":
-        title = f"Reversal of {content.get('reverses', '')} · dated {content['period_label']}"
-    blocks: list[Block] = [header(title), _facts(content, state)]
-    if content.get("deferred_account"):
-        blocks.append(
-            context(
-                f"Each line: debit *{escape(content['deferred_account'], NAME_LIMIT)}* (Deferred Revenue), credit "
-                f"*{escape(content['revenue_account'], NAME_LIMIT)}* (Revenue). Credits (negative amounts) swap the sides."
-            )
-        )
+        title = f"Reversal of {style.period(content.get('reverses') or content['period'])} · dated {content['period_label']}"
+    blocks: list[Block] = [header(title), section(_summary(content, state))]
+    blocks += _contents(content)
     blocks += _line_sections(content)
-    blocks += _totals(content)
     blocks += _warnings(content)
     blocks += completeness_blocks(state)
     blocks += _state_blocks(state, environment)
-    blocks.append(_footer(state, content))
+    blocks.append(_footer(state))
     return _fallback_text(state, content), blocks[:50]
 
 
-def _facts(content: dict[str, Any], state: dict[str, Any]) -> Block:
-    mode = "one entry per contract" if content.get("mode") == "per_contract" else "one summary entry"
-    return fields(
-        ("Company", escape(content.get("company") or "not connected", NAME_LIMIT)),
-        ("Period", content["period_label"]),
-        ("Entries", f"{content.get('entry_count', 0):,} ({mode})"),
-        ("Line pairs", f"{content.get('line_pairs', 0):,}"),
-    )
+def _summary(content: dict[str, Any], state: dict[str, Any]) -> str:
+    """Dated, where, how many; net Dr / Cr per account; revenue against the previous month."""
+    entry_date = content.get("entry_date") or content["period"] + "-01"
+    count = content.get("entry_count", 0)
+    mode = "one per contract" if content.get("mode") == "per_contract" else "one summary entry per currency"
+    company = escape(content.get("company") or "QuickBooks (not connected)", NAME_LIMIT)
+    rows = [f"*Dated {style.day(date.fromisoformat(entry_date))}* in {company} · {style.count(count, 'entry')} ({mode})"]
+    totals: dict[str, Any] = content.get("totals") or {}
+    previous: dict[str, int] = content.get("previous_revenue") or {}
+    deferred = escape(content.get("deferred_account") or "Deferred Revenue", NAME_LIMIT)
+    revenue = escape(content.get("revenue_account") or "Revenue", NAME_LIMIT)
+    last = style.period(content.get("previous_period") or content["period"])
+    for code, total in sorted(totals.items()):
+        net = int(total["net_revenue"])
+        debit, credit = (deferred, revenue) if net >= 0 else (revenue, deferred)
+        rows.append(f"Dr *{debit}* · Cr *{credit}*: *{escape(style.money(abs(net), code))}*")
+        if state.get("kind") != "reversal":
+            before = previous.get(code)
+            against = (
+                f"{last}: {style.money(before, code)}, {style.change(net, before, code)}"
+                if before is not None
+                else (f"nothing recognised for {last}")
+            )
+            rows.append(f"Revenue recognised: {style.money(net, code)} · {against}")
+    if not totals:
+        rows.append("Nothing to post.")
+    return "\n".join(rows)
+
+
+def _contents(content: dict[str, Any]) -> list[Block]:
+    """Which contracts are in the entry and why, and those with nothing this month (normal: no warning)."""
+    inside: dict[str, Any] = content.get("contracts_in_entry") or {}
+    parts = []
+    for key, words in (("new", "new"), ("ending", "ending this month"), ("credits", "credit")):
+        parts.append(_group(inside.get(key), words))
+    catch_ups = [
+        _group(inside.get("backdated"), "backdated"),
+        _group(inside.get("changed"), "changed after posting"),
+        _group(inside.get("earlier"), "earlier months included"),
+    ]
+    named = [part for part in parts if part]
+    caught = [part for part in catch_ups if part]
+    blocks: list[Block] = []
+    if inside.get("contracts"):
+        text = f"*In this entry:* {style.count(int(inside['contracts']), 'contract')}"
+        if named:
+            text += " — " + "; ".join(named)
+        if caught:
+            text += "\n*Catch-ups:* " + "; ".join(caught)
+        blocks.append(section(text))
+    idle: dict[str, Any] = content.get("nothing_this_month") or {}
+    quiet = [
+        _group(idle.get("ended"), "ended before this month"),
+        _group(idle.get("cancelled"), "cancelled"),
+        _group(idle.get("starts_later"), "start later"),
+        _group(idle.get("posted"), "already posted"),
+    ]
+    quiet = [part for part in quiet if part]
+    if quiet:
+        total = sum(int((idle.get(key) or {}).get("count", 0)) for key in idle)
+        blocks.append(context(f"Nothing this month for {style.count(total, 'contract')}: " + "; ".join(quiet)))
+    return blocks
+
+
+def _group(group: dict[str, Any] | None, words: str) -> str:
+    """ "3 new (C-1036, C-1037, C-1038)", naming at most a few."""
+    if not group or not group.get("count"):
+        return ""
+    count, ids_named = int(group["count"]), [escape(str(i), 40) for i in group.get("ids") or []]
+    more = f" and {count - len(ids_named)} more" if count > len(ids_named) else ""
+    return f"{count:,} {words} ({', '.join(ids_named)}{more})"
 
 
 def _line_sections(content: dict[str, Any]) -> list[Block]:
-    lines: list[dict[str, Any]] = content.get("lines") or []
+    """Each line readable on a phone: contract and customer, what it is, the signed amount (a credit is negative).
+    The account pair is said once, above; the rest are in the detail CSV in the thread."""
+    lines: list[dict[str, Any]] = (content.get("lines") or [])[:LINES_SHOWN]
     if not lines:
         return []
     rows = [_row(line) for line in lines]
     sections: list[Block] = []
     chunk: list[str] = []
     for row in rows:
-        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_BUDGET - 8:
-            sections.append(section("```" + "\n".join(chunk) + "```"))
+        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_BUDGET:
+            sections.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(row)
     if chunk:
-        sections.append(section("```" + "\n".join(chunk) + "```"))
+        sections.append(section("\n".join(chunk)))
     sections = sections[:MAX_LINE_SECTIONS]
     hidden = int(content.get("line_pairs", 0)) - len(lines)
-    if hidden > 0:
-        sections.append(
-            context(f"…and {hidden:,} more line pairs. The full detail is attached as a CSV file in the thread.")
-        )
+    more = f"…and {style.count(hidden, 'more line')}: " if hidden > 0 else ""
+    sections.append(context(f"{more}every line is in the detail CSV in this message's thread."))
     return sections
 
 
 def _row(line: dict[str, Any]) -> str:
-    contract = clip(str(line["contract"]), 16)
-    customer = clip(str(line.get("customer") or ""), 22)
-    note = f"  ({line['note']})" if line.get("note") else ""
-    row = (
-        f"{contract:<16} {customer:<22} Dr {clip(line['debit'], 24):<24} Cr {clip(line['credit'], 24):<24} "
-        f"{line['amount_text']:>14} {line['currency']}{note}"
-    )
-    return escape(row)  # inside a code block: escaping leaves no backtick that could close it
-
-
-def _totals(content: dict[str, Any]) -> list[Block]:
-    parts = []
-    for code, total in sorted((content.get("totals") or {}).items()):
-        currency = get_currency(code)
-        balanced = ":white_check_mark: balanced" if total["debits"] == total["credits"] else ":x: does not balance"
-        parts.append(
-            f"*{escape(code)}* debits {format_amount(total['debits'], currency)} = "
-            f"credits {format_amount(total['credits'], currency)} "
-            f"{balanced} · revenue recognised {format_amount(total['net_revenue'], currency)}"
-        )
-    return [section("\n".join(parts))] if parts else []
+    amount = line.get("signed_text") or f"{line['amount_text']} {line['currency']}"
+    head = f"*{escape(str(line['contract']), 40)}* {escape(str(line.get('customer') or ''), 60)} · *{escape(amount)}*"
+    what = [escape(str(line.get("description") or ""), 120)]
+    if line.get("note"):
+        what.append(escape(str(line["note"]), 80))
+    detail = " · ".join(part for part in what if part)
+    return head + (f"\n      _{detail}_" if detail else "")
 
 
 def _warnings(content: dict[str, Any]) -> list[Block]:
@@ -124,13 +170,7 @@ def _state_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     if status == "open":
         if not content.get("can_post"):
             return [actions(button("Reject", ids.PREVIEW_REJECT, value=preview_id), block_id=f"decide-{preview_id}")]
-        what = "reversing journal entries dated" if state.get("kind") == "reversal" else "journal entries for"
-        confirm = confirm_dialog(
-            "Post to QuickBooks?",
-            f"Post {content.get('entry_count', 0):,} {what} {content['period_label']} to "
-            f"{escape(content.get('company') or 'QuickBooks', 100)}.",
-            "Post",
-        )
+        confirm = confirm_dialog("Post to QuickBooks?", _confirmation(state), "Post")
         return [
             divider(),
             actions(
@@ -154,6 +194,25 @@ def _state_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     return _posting_blocks(state, environment)
 
 
+def _confirmation(state: dict[str, Any]) -> str:
+    """What the approver signs, in the dialog: how many entries, dated when, into which company and accounts, and
+    the revenue (plain text: Slack shows it as typed)."""
+    content: dict[str, Any] = state["content"]
+    noun = "reversing journal entry" if state.get("kind") == "reversal" else "journal entry"
+    entries = style.count(int(content.get("entry_count", 0)), noun, noun[:-1] + "ies")
+    dated = style.day(date.fromisoformat(content.get("entry_date") or content["period"] + "-01"))
+    company = clip(content.get("company") or "QuickBooks", 60)
+    deferred = clip(content.get("deferred_account") or "Deferred Revenue", 40)
+    revenue_account = clip(content.get("revenue_account") or "Revenue", 40)
+    revenue = ", ".join(
+        style.money(int(total["net_revenue"]), code) for code, total in sorted((content.get("totals") or {}).items())
+    )
+    return clip(
+        f"Post {entries} dated {dated} to {company}: Dr {deferred} / Cr {revenue_account}, {revenue or 'no'} of revenue.",
+        290,
+    )
+
+
 def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     counts: dict[str, int] = state.get("counts") or {}
     total = sum(counts.values())
@@ -161,6 +220,8 @@ def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     failed = counts.get("failed", 0)
     waiting = total - posted - failed
     who = user_mention(str(state["decided_by"])) if state.get("decided_by") else "an approver"
+    if state.get("decided_at"):
+        who += f" on {style.when(state['decided_at'], state.get('time_zone'))}"
     blocks: list[Block] = []
     if waiting:
         blocks.append(section(f":arrows_counterclockwise: Approved by {who}. Posting {posted:,}/{total:,}…"))
@@ -185,11 +246,24 @@ def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     return blocks
 
 
-def _footer(state: dict[str, Any], content: dict[str, Any]) -> Block:
-    parts = [f"Preview #{state['preview_id']}", f"requested by {user_mention(str(state['requested_by']))}"]
-    if state["status"] == "open" and content.get("four_eyes"):
-        parts.append("four-eyes: someone else must approve")
+def _footer(state: dict[str, Any]) -> Block:
+    """Who asked and when; who may decide while it is open."""
+    content: dict[str, Any] = state["content"]
+    zone = state.get("time_zone")
+    asked = f"requested by {user_mention(str(state['requested_by']))}"
+    if state.get("created_at"):
+        asked += f" on {style.when(state['created_at'], zone)}"
+    parts = [f"Preview #{state['preview_id']}", asked]
+    if state["status"] == "open" and content.get("can_post"):
+        parts.append(_who_may_approve(content, str(state["requested_by"])))
     return context(" · ".join(parts))
+
+
+def _who_may_approve(content: dict[str, Any], requested_by: str) -> str:
+    approvers = [a for a in content.get("approvers") or [] if not (content.get("four_eyes") and a == requested_by)]
+    who = " or ".join(user_mention(a) for a in approvers[:10]) if approvers else "a workspace admin"
+    rule = f" (someone other than {user_mention(requested_by)}, who asked for it)" if content.get("four_eyes") else ""
+    return f"waiting for {who} to approve{rule}"
 
 
 def _fallback_text(state: dict[str, Any], content: dict[str, Any]) -> str:

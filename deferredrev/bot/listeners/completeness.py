@@ -35,7 +35,10 @@ def include_clicked(body: dict[str, Any], client: WebClient, respond: Respond, d
         reply(body, respond, client, *messages.refused(refusal), replace_original=False)
         return
     try:
-        refreshed = deps.preview_service.include_earlier(who.team_id, preview_id_in(body) or 0, requested_by=who.user_id)
+        clearance = deps.authority.clearance(client, who)
+        refreshed = deps.preview_service.include_earlier(
+            who.team_id, preview_id_in(body) or 0, requested_by=clearance.actor()
+        )
     except PreviewNotFoundError:
         reply(body, respond, client, *messages.error_message(NOT_FOUND_MESSAGE), replace_original=False)
         return
@@ -57,7 +60,8 @@ def earlier_month_clicked(body: dict[str, Any], client: WebClient, respond: Resp
         reply(body, respond, client, *messages.error_message("Every earlier month left is closed in QuickBooks: include "
                                                              "them as catch-up instead."))  # fmt: skip
         return
-    result = previews.create(who.team_id, month, requested_by=who.user_id, channel_id=channel)
+    name = deps.authority.clearance(client, who).name
+    result = previews.create(who.team_id, month, requested_by=who.user_id, channel_id=channel, requested_by_name=name)
     refused = post_preview(deps, client, who, result.preview_id, channel, detail_csv=result.detail_csv)
     if refused is not None:
         reply(body, respond, client, *refused)

@@ -49,7 +49,8 @@ def preview_command(deps: BotDeps, client: WebClient, command: dict[str, Any], w
     except PeriodError:
         return messages.error_message(f"“{rest[:20]}” isn't a month. Use YYYY-MM, e.g. /deferredrev preview 2026-10.")
     channel = command["channel_id"]
-    result = previews.create(who.team_id, period, requested_by=who.user_id, channel_id=channel)
+    name = deps.authority.clearance(client, who).name
+    result = previews.create(who.team_id, period, requested_by=who.user_id, channel_id=channel, requested_by_name=name)
     return post_preview(deps, client, who, result.preview_id, channel, detail_csv=result.detail_csv)
 
 
@@ -193,14 +194,26 @@ def show_in_place(
     if result is None:
         reply(body, respond, client, *messages.error_message(refreshed.message or NOT_FOUND_MESSAGE))
         return
-    if old.get("channel") and old.get("ts"):
-        previews.attach_message(who.team_id, result.preview_id, old["channel"], old["ts"])
+    # The message clicked is the one to replace: its place is in the click itself (the stored one may not be recorded
+    # yet when someone clicks the moment the preview appears).
+    channel, ts = clicked_message(body) or (old.get("channel"), old.get("ts"))
+    if channel and ts:
+        previews.attach_message(who.team_id, result.preview_id, channel, ts)
         _update_message(deps, client, who, result.preview_id)
         if result.detail_csv:  # the thread's earlier CSV is the stale preview's: the new lines go beside it
             period = result.content["period"]
-            refused = _upload_detail(client, result.preview_id, period, old["channel"], old["ts"], result.detail_csv)
+            refused = _upload_detail(client, result.preview_id, period, channel, ts, result.detail_csv)
             if refused is not None:
                 reply(body, respond, client, *refused)
+
+
+def clicked_message(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The channel and ts of the (non-ephemeral) message a button was clicked in."""
+    container = body.get("container") or {}
+    if container.get("type") != "message" or container.get("is_ephemeral"):
+        return None
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    return (str(channel), str(ts)) if channel and ts else None
 
 
 def retry_clicked(body: dict[str, Any], client: WebClient, respond: Respond, deps: BotDeps, who: Requester) -> None:
