@@ -764,6 +764,7 @@ class PreviewService:
                 "requested_by": p.requested_by,
                 "decided_by": p.decided_by,
                 "created_at": p.created_at,
+                "decided_at": p.decided_at,
                 "entry_count": (p.summary or {}).get("entry_count", 0),
                 "totals": (p.summary or {}).get("totals", {}),
                 "posted": counts.get((p.id, EntryStatus.POSTED.value), 0),

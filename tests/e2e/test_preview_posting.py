@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -11,6 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from deferredrev import style
 from deferredrev.bot import ids
 from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import scheduled_amount
@@ -431,8 +434,14 @@ def test_history_and_reversal(ready: Stack) -> None:
     ts = preview(stack)
     click_post(stack, ts)
     wait_posted(stack, ts)
+    stack.slack.wait_for(lambda: stack.server.app.previews.history(TEAM)[0]["status"] == "posted", message="settled")
     stack.command("history")
-    assert "Preview #" in stack.ephemeral_text(ADMIN, contains="Recent previews")
+    trail = stack.ephemeral_text(ADMIN, contains="Recent previews")
+    assert "Preview #1 · Oct 2026 — posted to QuickBooks" in trail
+    now = style.when(stack.clock.now())
+    assert f"requested by @{ADMIN} on {now}; approved by @{APPROVER} on {now}" in trail
+    assert "5 entries · 3,226.97 USD of revenue · 5 posted" in trail
+    assert "In QuickBooks: DR2610-C-1001" in trail
     stack.driver.click(ADMIN, action_id=ids.HISTORY_REVERSE, channel=CHANNEL)
     asked = stack.slack.wait_for_message(CHANNEL, contains="Reversal of 2026-10")
     assert "5 entries to approve" in asked.text and len(qbo_entries(stack)) == 5  # nothing posted before approval
@@ -500,3 +509,28 @@ def test_a_line_over_quickbooks_largest_amount_blocks_posting_with_the_reason(re
     with stack.server.runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0  # nothing was queued
     assert stack.intuit.journal_entries(US_REALM) == []
+
+
+def test_history_lists_every_entry_of_a_preview_and_exports_the_audit_log(ready: Stack) -> None:
+    stack = ready
+    ts = preview(stack)
+    click_post(stack, ts)
+    wait_posted(stack, ts)
+    stack.command("history 1")
+    listed = stack.ephemeral_text(ADMIN, contains="Preview #1")
+    assert "Preview #1 · Oct 2026: 5 entries" in listed
+    assert all(f"DR2610-C-100{n}" in listed for n in (1, 3, 4, 5, 6)) and listed.count("posted") == 5
+    stack.command("history 999")
+    assert "can't find that preview" in stack.ephemeral_text(ADMIN, contains="find that preview")
+    stack.command("history export", user=MEMBER)
+    assert "Only Slack workspace admins" in stack.ephemeral_text(MEMBER, contains="audit log")
+    stack.command("history export")
+    log = stack.slack.wait_for(
+        lambda: next((f for f in stack.slack.files if f.name.startswith("deferredrev-audit-log-")), None),
+        message="the audit log CSV",
+    )
+    rows = list(csv.DictReader(io.StringIO(log.content.decode())))
+    actions = [row["action"] for row in rows]
+    assert "preview.posted" in actions and "preview.approved" in actions and "entries.posted" in actions
+    approved = next(row for row in rows if row["action"] == "preview.approved")
+    assert approved["actor"] == APPROVER and approved["when_local"].endswith("UTC")

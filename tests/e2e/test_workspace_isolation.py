@@ -245,3 +245,11 @@ def test_an_uninstall_disconnects_only_the_workspaces_it_names(two: Stack) -> No
         from deferredrev.storage.models import Workspace
 
         assert set(session.scalars(select(Workspace.team_id))) == {TEAM, B_TEAM}
+
+
+def test_a_preview_number_from_another_workspace_lists_nothing(two: Stack) -> None:
+    stack = two
+    a = a_previews(stack)
+    stack.command(f"history {a['posted']}", user=B_ADMIN, channel=B_CHANNEL)
+    said = stack.ephemeral_text(B_ADMIN, contains="find that preview", channel=B_CHANNEL)
+    assert "can't find that preview in this workspace" in said and "Oct 2026" not in said

@@ -43,7 +43,9 @@ HELP_LINES = [
     ("`/deferredrev mappings`", "choose the Deferred Revenue and Revenue accounts (admins)"),
     ("`/deferredrev contracts`", "contract counts and totals, and CSV import"),
     ("`/deferredrev preview [YYYY-MM]`", "preview a month's journal entries for approval (default: last month)"),
-    ("`/deferredrev history`", "recent previews and postings"),
+    ("`/deferredrev history`", "recent previews and postings: who asked, who approved, when, and the entries"),
+    ("`/deferredrev history N [page]`", "every entry of preview number N, linked to QuickBooks"),
+    ("`/deferredrev history export`", "the audit log as CSV (admins)"),
     ("`/deferredrev settings`", "approvers, four-eyes, alert channel, posting mode, cut-over date (admins)"),
     ("`/deferredrev disconnect`", "revoke access to QuickBooks; your data stays (admins)"),
 ]

@@ -24,7 +24,6 @@ from deferredrev.bot.blocks.common import (
     user_mention,
 )
 from deferredrev.bot.blocks.completeness import completeness_blocks
-from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.services.preview_content import qbo_entry_url
 
 Message = tuple[str, list[Block]]
@@ -52,7 +51,8 @@ def preview_message(state: dict[str, Any], *, environment: str = "sandbox") -> M
 
 
 def _summary(content: dict[str, Any], state: dict[str, Any]) -> str:
-    """Dated, where, how many; net Dr / Cr per account; revenue against the previous month."""
+    """Dated, where, how many; net Dr / Cr per account; revenue against the previous month. A reversal undoes the
+    original's revenue: its sides are the other way round."""
     entry_date = content.get("entry_date") or content["period"] + "-01"
     count = content.get("entry_count", 0)
     mode = "one per contract" if content.get("mode") == "per_contract" else "one summary entry per currency"
@@ -64,7 +64,7 @@ def _summary(content: dict[str, Any], state: dict[str, Any]) -> str:
     revenue = escape(content.get("revenue_account") or "Revenue", NAME_LIMIT)
     last = style.period(content.get("previous_period") or content["period"])
     for code, total in sorted(totals.items()):
-        net = int(total["net_revenue"])
+        net = -int(total["net_revenue"]) if state.get("kind") == "reversal" else int(total["net_revenue"])
         debit, credit = (deferred, revenue) if net >= 0 else (revenue, deferred)
         rows.append(f"Dr *{debit}* · Cr *{credit}*: *{escape(style.money(abs(net), code))}*")
         if state.get("kind") != "reversal":
@@ -278,40 +278,110 @@ def _fallback_text(state: dict[str, Any], content: dict[str, Any]) -> str:
     return f"{what}: {status}"
 
 
-def history_message(items: list[dict[str, Any]], *, can_reverse: bool) -> Message:
+def history_message(
+    items: list[dict[str, Any]],
+    *,
+    can_reverse: bool,
+    entries: dict[int, list[Any]] | None = None,
+    environment: str = "sandbox",
+    time_zone: str | None = None,
+) -> Message:
+    """Recent previews as an approval trail: period and state, who asked and who decided and when, the entries'
+    total, and links to the first entries in QuickBooks (`/deferredrev history N` lists all of preview N's)."""
     if not items:
         return "No previews yet.", [section("No previews or postings yet. Run `/deferredrev preview` in a channel.")]
     blocks: list[Block] = [header("Recent previews and postings")]
     for item in items[:15]:
-        totals = ", ".join(
-            f"{format_amount(t['net_revenue'], get_currency(code))} {escape(code)}"
-            for code, t in sorted((item.get("totals") or {}).items())
-        )
-        kind = "Reversal" if item["kind"] == "reversal" else "Preview"
-        text = (
-            f"*{kind} #{item['preview_id']} · {item['period']}* — {item['status']}"
-            f"{' by ' + user_mention(item['decided_by']) if item.get('decided_by') else ''}\n"
-            f"{item['entry_count']:,} entries{' · ' + totals if totals else ''} · posted {item['posted']:,}"
-            f"{' · failed ' + str(item['failed']) if item['failed'] else ''}"
-            f"{' · reversed ' + str(item['reversed']) if item['reversed'] else ''}"
-        )
-        accessory = None
-        if can_reverse and item["kind"] == "recognition" and item["posted"] > 0:
-            accessory = button(
-                "Reverse",
-                ids.HISTORY_REVERSE,
-                value=str(item["preview_id"]),
-                style="danger",
-                confirm=confirm_dialog(
-                    "Ask for a reversal?",
-                    f"Shows the {item['posted']:,} reversing entries as a preview in the channel. Nothing reaches "
-                    "QuickBooks until an approver approves it; the original entries stay as they are.",
-                    "Ask for reversal",
-                    danger=True,
-                ),
-            )
-        blocks.append(section(text, accessory=accessory))
+        blocks.append(section(_history_text(item, (entries or {}).get(item["preview_id"], []), environment, time_zone),
+                              accessory=_reverse_button(item) if can_reverse else None))  # fmt: skip
+    blocks.append(context("`/deferredrev history N` lists every entry of preview number N with its link; "
+                          "`/deferredrev history export` posts the audit log as CSV."))  # fmt: skip
     return "Recent previews and postings", blocks[:50]
+
+
+STATES = {
+    "open": "waiting for approval",
+    "approved": "approved, posting to QuickBooks",
+    "posted": "posted to QuickBooks",
+    "failed": "some entries failed",
+    "rejected": "rejected",
+    "stale": "out of date",
+}
+
+
+def _history_text(item: dict[str, Any], linked: list[Any], environment: str, time_zone: str | None) -> str:
+    kind = "Reversal" if item["kind"] == "reversal" else "Preview"
+    state = STATES.get(str(item["status"]), str(item["status"]))
+    people = f"requested by {user_mention(str(item['requested_by']))}"
+    if item.get("created_at"):
+        people += f" on {style.when(item['created_at'], time_zone)}"
+    if item.get("decided_by"):
+        verb = "rejected" if item["status"] == "rejected" else "approved"
+        people += f"; {verb} by {user_mention(str(item['decided_by']))}"
+        if item.get("decided_at"):
+            people += f" on {style.when(item['decided_at'], time_zone)}"
+    totals = "; ".join(
+        f"{style.money(int(total['net_revenue']), code)} of revenue"
+        for code, total in sorted((item.get("totals") or {}).items())
+    )
+    figures = [style.count(int(item.get("entry_count") or 0), "entry", "entries")]
+    if totals:
+        figures.append(escape(totals))
+    if item.get("posted"):
+        figures.append(f"{item['posted']:,} posted")
+    if item.get("failed"):
+        figures.append(f"{item['failed']:,} failed")
+    if item.get("reversed"):
+        figures.append(f"{item['reversed']:,} reversed")
+    text = f"*{kind} #{item['preview_id']} · {style.period(str(item['period']))}* — {state}\n{people}\n" + " · ".join(
+        figures
+    )
+    links = [link(qbo_entry_url(environment, str(entry.qbo_id)), entry.doc) for entry in linked if entry.qbo_id]
+    if links:
+        more = int(item.get("posted") or 0) + int(item.get("reversed") or 0) - len(links)
+        text += "\nIn QuickBooks: " + ", ".join(links) + (f" and {more:,} more" if more > 0 else "")
+    return text
+
+
+def _reverse_button(item: dict[str, Any]) -> Block | None:
+    if item["kind"] != "recognition" or item["posted"] <= 0:
+        return None
+    return button(
+        "Reverse",
+        ids.HISTORY_REVERSE,
+        value=str(item["preview_id"]),
+        style="danger",
+        confirm=confirm_dialog(
+            "Ask for a reversal?",
+            f"Shows the {item['posted']:,} reversing entries as a preview in the channel. Nothing reaches "
+            "QuickBooks until an approver approves it; the original entries stay as they are.",
+            "Ask for reversal",
+            danger=True,
+        ),
+    )
+
+
+def entries_message(page: Any, *, environment: str = "sandbox") -> Message:
+    """One page of a preview's entries, each linked to QuickBooks."""
+    kind = "Reversal" if page.kind == "reversal" else "Preview"
+    title = f"{kind} #{page.preview_id} · {style.period(page.period)}: {style.count(page.total, 'entry', 'entries')}"
+    rows = []
+    for entry in page.entries:
+        name = link(qbo_entry_url(environment, str(entry.qbo_id)), entry.doc) if entry.qbo_id else escape(entry.doc)
+        rows.append(f"{name} · {escape(style.money(entry.total_minor, entry.currency))} · {escape(entry.status)}")
+    blocks: list[Block] = [header(clip(title, 150))]
+    chunk: list[str] = []
+    for row in rows:
+        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_BUDGET:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(row)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    if page.pages > 1:
+        next_hint = f" Next: `/deferredrev history {page.preview_id} {page.page + 1}`." if page.page < page.pages else ""
+        blocks.append(context(f"Page {page.page} of {page.pages}.{next_hint}"))
+    return title, blocks[:50]
 
 
 def reject_modal(preview_id: int) -> dict[str, Any]:

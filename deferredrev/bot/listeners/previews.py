@@ -15,8 +15,9 @@ from deferredrev.bot.authority import Clearance, Requester
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.common import field_error
 from deferredrev.bot.blocks.messages import Message
-from deferredrev.bot.blocks.preview import history_message, preview_message, reject_modal
+from deferredrev.bot.blocks.preview import entries_message, history_message, preview_message, reject_modal
 from deferredrev.bot.deps import BotDeps
+from deferredrev.bot.listeners import flows
 from deferredrev.bot.listeners.guard import GuardedApp, Later
 from deferredrev.bot.listeners.replies import NOT_IN_CHANNEL, channel_id_of, reply
 from deferredrev.revrec.errors import PeriodError
@@ -28,6 +29,7 @@ from deferredrev.services.decisions import (
     PreviewNotFoundError,
     may_decide,
 )
+from deferredrev.services.history import audit_log_csv, entry_page, first_entries
 from deferredrev.services.previews import Refreshed
 
 logger = logging.getLogger(__name__)
@@ -97,10 +99,44 @@ def _upload_detail(
     return None
 
 
-def history_command(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message:
+def history_command(deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, rest: str) -> Message | None:
+    """`history` (recent previews), `history <number> [page]` (one preview's entries), `history export` (the audit
+    log as CSV, for admins)."""
+    settings = deps.workspaces.settings(who.team_id)
+    words = rest.lower().lstrip("#").split()
+    if words[:1] == ["export"]:
+        return _export_audit_log(deps, client, command, who, settings.time_zone)
+    if words and words[0].isdigit():
+        page = entry_page(
+            deps.sessions, who.team_id, int(words[0]), int(words[1]) if words[1:2] and words[1].isdigit() else 1
+        )
+        if page is None:
+            return messages.error_message(NOT_FOUND_MESSAGE)
+        return entries_message(page, environment=deps.environment)
     items = deps.preview_service.history(who.team_id)
     clearance = deps.authority.clearance(client, who)
-    return history_message(items, can_reverse=may_decide(deps.workspaces.settings(who.team_id), clearance.actor()))
+    linked = first_entries(deps.sessions, [item["preview_id"] for item in items])
+    return history_message(
+        items, can_reverse=may_decide(settings, clearance.actor()), entries=linked, environment=deps.environment,
+        time_zone=settings.time_zone,
+    )  # fmt: skip
+
+
+def _export_audit_log(
+    deps: BotDeps, client: WebClient, command: dict[str, Any], who: Requester, time_zone: str
+) -> Message | None:
+    if refusal := flows.admin_refusal(deps, client, who, "export the audit log"):
+        return refusal
+    log = audit_log_csv(deps.sessions, who.team_id, time_zone)
+    day = deps.clock.now().date().isoformat()
+    try:
+        client.files_upload_v2(
+            channel=command.get("channel_id") or who.user_id, content=log, filename=f"deferredrev-audit-log-{day}.csv",
+            title="DeferredRev audit log", initial_comment="The audit log, every event so far, as CSV.",
+        )  # fmt: skip
+    except SlackApiError as error:
+        return messages.error_message(f"Slack refused the audit log as a file ({error.response.get('error')}).")
+    return None
 
 
 def preview_id_in(body: dict[str, Any]) -> int | None:
