@@ -23,6 +23,7 @@ from deferredrev.bot.response_url import ResponseUrlPoster
 from deferredrev.qbo.oauth import IntuitEndpoints, IntuitOAuth
 from deferredrev.runtime import Runtime
 from deferredrev.services.connections import ConnectionService
+from deferredrev.services.evidence import EvidenceWorker
 from deferredrev.services.lifecycle import ConnectionLifecycle
 from deferredrev.services.mappings import ChartCache, MappingService
 from deferredrev.services.posting import PostingWorker
@@ -52,6 +53,7 @@ class Application:
     lifecycle: ConnectionLifecycle
     previews: PreviewService
     posting: PostingWorker
+    evidence: EvidenceWorker
     kicker: BackgroundKicker
     bolt: App | None
     web: Flask | None
@@ -152,7 +154,14 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         on_progress=preview_messages.refresh,
         on_settled=preview_messages.settled,
     )
-    kicker = BackgroundKicker(posting.run)
+    evidence = EvidenceWorker(
+        sessions=runtime.sessions,
+        gateway=gateway,
+        clock=clock,
+        links=preview_messages,
+        on_progress=preview_messages.refresh,
+    )
+    kicker = BackgroundKicker(lambda: drain_outbox(posting, evidence))
     deps = BotDeps(
         workspaces=workspaces,
         connections=connections,
@@ -184,11 +193,18 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         lifecycle=lifecycle,
         previews=previews,
         posting=posting,
+        evidence=evidence,
         kicker=kicker,
         answers=answers,
         bolt=bolt,
         web=web,
     )
+
+
+def drain_outbox(posting: PostingWorker, evidence: EvidenceWorker) -> None:
+    """Post what is queued, then attach the evidence of what got posted (an entry never waits for its evidence)."""
+    posting.run()
+    evidence.run()
 
 
 class BackgroundKicker:

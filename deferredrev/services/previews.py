@@ -42,6 +42,7 @@ from deferredrev.services.decisions import (
     not_found,
     serialize_postings,
 )
+from deferredrev.services.evidence import evidence_summary, queue_evidence
 from deferredrev.services.mappings import Mapping, MappingService
 from deferredrev.services.outbox import entry_rows, request_id_for
 from deferredrev.services.preview_content import (
@@ -392,9 +393,12 @@ class PreviewService:
         )
         if not moved.rowcount:  # type: ignore[attr-defined]
             return already_decided(session.get(models.Preview, preview.id), preview.id)
-        session.add_all(entry_rows(preview, drafts, approver=user_id, now=now))
+        rows = entry_rows(preview, drafts, approver=user_id, now=now)
+        session.add_all(rows)
+        tie_out = (preview.summary or {}).get("tie_out")  # shown with the preview: recorded with the approval
+        queue_evidence(session, rows, tie_out=tie_out, now=now)
         audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
-              preview_id=preview.id, entries=len(drafts))  # fmt: skip
+              preview_id=preview.id, entries=len(drafts), tie_out=tie_out)  # fmt: skip
         return DecisionResult(Decision.APPROVED, f"Approved: posting {len(drafts)} entries.", preview.id, len(drafts))
 
     def reject(self, team_id: str, preview_id: int, actor: Actor, *, reason: str) -> DecisionResult:
@@ -522,6 +526,7 @@ class PreviewService:
                 .where(models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.FAILED.value)
                 .group_by(models.JournalEntry.error_message)
             ).all()
+            evidence = evidence_summary(session, preview_id)
         return {
             "preview_id": preview.id,
             "team_id": preview.team_id,
@@ -534,6 +539,7 @@ class PreviewService:
             "counts": {str(k): int(v) for k, v in counts.items()},
             "posted": [{"doc": doc, "qbo_id": qbo_id} for doc, qbo_id in posted],
             "failures": [{"message": message or "Unknown error", "count": int(n)} for message, n in failures],
+            "evidence": evidence,
             "channel": preview.slack_channel,
             "ts": preview.slack_ts,
         }

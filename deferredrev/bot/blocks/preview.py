@@ -22,6 +22,7 @@ from deferredrev.bot.blocks.common import (
     section,
     user_mention,
 )
+from deferredrev.bot.blocks.evidence import evidence_blocks
 from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.services.preview_content import qbo_entry_url
 
@@ -180,7 +181,7 @@ def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
                 block_id=f"retry-{state['preview_id']}",
             )
         )
-    return blocks
+    return blocks + evidence_blocks(state)
 
 
 def _footer(state: dict[str, Any], content: dict[str, Any]) -> Block:
