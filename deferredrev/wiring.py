@@ -29,6 +29,7 @@ from deferredrev.services.mappings import ChartCache, MappingService
 from deferredrev.services.posting import PostingWorker
 from deferredrev.services.previews import PreviewService
 from deferredrev.services.qbo_access import QboGateway, TokenRefresher
+from deferredrev.services.reports import ReportService
 from deferredrev.services.status import StatusReader
 from deferredrev.services.tickets import TicketSigner
 from deferredrev.services.workspaces import WorkspaceService
@@ -52,6 +53,7 @@ class Application:
     notifier: SlackNotifier
     lifecycle: ConnectionLifecycle
     previews: PreviewService
+    reports: ReportService
     posting: PostingWorker
     evidence: EvidenceWorker
     kicker: BackgroundKicker
@@ -138,6 +140,9 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         default_plan=settings.default_plan,
     )
     mappings = MappingService(sessions=runtime.sessions, gateway=gateway, clock=clock, cache=ChartCache(clock))
+    reports = ReportService(
+        sessions=runtime.sessions, gateway=gateway, connections=connections, mappings=mappings, clock=clock
+    )
     previews = PreviewService(
         sessions=runtime.sessions,
         gateway=gateway,
@@ -192,6 +197,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         notifier=notifier,
         lifecycle=lifecycle,
         previews=previews,
+        reports=reports,
         posting=posting,
         evidence=evidence,
         kicker=kicker,

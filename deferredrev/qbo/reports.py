@@ -5,8 +5,9 @@ where a row is a ``Section`` (``Header``, nested ``Rows``, ``Summary``) or a dat
 values as strings, blanks ``""``). Columns are found by their ``ColKey`` (``MetaData``) when the report has them,
 else by ``ColType`` (older responses put the key there).
 
-- :func:`account_balance`: a BalanceSheet's figure for an account, with its sub-accounts (a parent with sub-accounts
-  is a Section headed by its id; its ``Summary`` is the total). An account without a balance is absent: zero.
+- :func:`account_balance`: a BalanceSheet's figure for an account: its own balance (the data row with its id), or
+  with its sub-accounts (a parent with sub-accounts is a Section headed by its id; its ``Summary`` is the total). An
+  account without a balance is absent: zero.
 - :func:`ledger_lines`: a GeneralLedger's transactions for one account (the "Beginning Balance" row and totals are
   left out), each with its date, type, id, number and amount as it moves the account's balance.
 
@@ -68,13 +69,13 @@ def general_ledger_params(account_id: str, start: date, end: date) -> dict[str, 
     }
 
 
-def account_balance(report: Mapping[str, Any], account_id: str) -> Decimal:
-    """The balance-sheet figure of ``account_id`` including its sub-accounts; 0 when the report doesn't show it."""
+def account_balance(report: Mapping[str, Any], account_id: str, *, sub_accounts: bool = False) -> Decimal:
+    """The balance-sheet figure of ``account_id``: its own balance, or with its sub-accounts; 0 when not shown."""
     money = _money_column(report)
     for row in _walk(_rows(report)):
         if row.get("type") == "Section" or "Header" in row:
             header = _cells(row.get("Header"))
-            if header and _id(header[0]) == account_id:
+            if sub_accounts and header and _id(header[0]) == account_id:
                 summary = _cells(row.get("Summary"))
                 return _amount(summary, money) if summary else Decimal("0")
         else:

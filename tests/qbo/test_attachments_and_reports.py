@@ -90,7 +90,8 @@ SHEET: dict[str, Any] = {
 
 
 def test_account_balance_reads_a_parent_section_a_leaf_and_an_absent_account() -> None:
-    assert account_balance(SHEET, "92") == Decimal("3750.50")  # with its sub-accounts
+    assert account_balance(SHEET, "92", sub_accounts=True) == Decimal("3750.50")
+    assert account_balance(SHEET, "92") == Decimal("3000.00")  # its own balance
     assert account_balance(SHEET, "93") == Decimal("750.50")
     assert account_balance(SHEET, "95") == Decimal("-12.00")
     assert account_balance(SHEET, "1") == 0  # no balance: not shown
