@@ -150,6 +150,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         connections=connections,
         mappings=mappings,
         clock=clock,
+        tie_outs=reports.preview_tie_out,
     )
     preview_messages = PreviewMessages(previews, client_for_team, settings.qbo_environment.value)
     posting = PostingWorker(
@@ -180,6 +181,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         previews=previews,
         kick_posting=kicker.kick,
         environment=settings.qbo_environment.value,
+        reports=reports,
     )
     ack_gate = AckGate()
     answers = response_url_poster() if slack else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -108,7 +108,9 @@ class PreviewService:
         connections: ConnectionService,
         mappings: MappingService,
         clock: Clock,
+        tie_outs: Callable[[str, Period], dict[str, Any] | None] | None = None,
     ) -> None:
+        self._tie_outs = tie_outs  # QuickBooks' balance beside the roll-forward's, shown with the preview
         self._sessions = sessions
         self._gateway = gateway
         self._workspaces = workspaces
@@ -127,6 +129,8 @@ class PreviewService:
         inputs = self._inputs(team_id, period)
         checks, entries = self._assess(team_id, period, inputs)
         content = self._content(period, inputs, checks, entries)
+        if self._tie_outs is not None and inputs.mapping is not None and inputs.connection.status == "connected":
+            content["tie_out"] = self._tie_outs(team_id, period)  # shown, recorded with the approval, never blocking
         now = self._clock.now()
         with self._sessions.begin() as session:
             preview = models.Preview(

@@ -23,6 +23,7 @@ from deferredrev.bot.blocks.common import (
     user_mention,
 )
 from deferredrev.bot.blocks.evidence import evidence_blocks
+from deferredrev.bot.blocks.tieout import tie_out_blocks
 from deferredrev.revrec.money import format_amount, get_currency
 from deferredrev.services.preview_content import qbo_entry_url
 
@@ -48,6 +49,7 @@ def preview_message(state: dict[str, Any], *, environment: str = "sandbox") -> M
     blocks += _line_sections(content)
     blocks += _totals(content)
     blocks += _warnings(content)
+    blocks += _tie_out(content, state)
     blocks += _state_blocks(state, environment)
     blocks.append(_footer(state, content))
     return _fallback_text(state, content), blocks[:50]
@@ -114,6 +116,16 @@ def _warnings(content: dict[str, Any]) -> list[Block]:
     notes = [f":no_entry: {plain_to_mrkdwn(text)}" for text in content.get("blocking") or []]
     notes += [f":warning: {plain_to_mrkdwn(text)}" for text in content.get("warnings") or []]
     return [section("\n".join(notes))] if notes else []
+
+
+def _tie_out(content: dict[str, Any], state: dict[str, Any]) -> list[Block]:
+    """QuickBooks' balance beside the roll-forward's at the month's end (and what posting this preview would move)."""
+    tie_out = content.get("tie_out")
+    if not tie_out or tie_out.get("error"):
+        return tie_out_blocks(tie_out)
+    pending = state.get("status") == "open" and content.get("can_post")
+    net = (content.get("totals") or {}).get(tie_out.get("currency"), {}).get("net_revenue", 0)
+    return tie_out_blocks(tie_out, after_posting=int(net) if pending else None)
 
 
 def _state_blocks(state: dict[str, Any], environment: str) -> list[Block]:
