@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve Slack and the QuickBooks pages (HTTP on $PORT, or Socket Mode)")
     demo = sub.add_parser("demo", help="run the whole flow against the sandboxes and print a transcript")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.add_argument("--chart", default=None, help="save the final report's waterfall chart (PNG) to this file")
     sandbox = sub.add_parser("sandbox", help="serve the sandbox Intuit and Slack for manual trials")
     sandbox.add_argument("--intuit-port", type=int, default=4001)
     sandbox.add_argument("--slack-port", type=int, default=4002)

@@ -47,7 +47,7 @@ def serve(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from deferredrev.demo import run_demo
 
-    return run_demo(quiet=args.quiet)
+    return run_demo(quiet=args.quiet, chart=Path(args.chart) if args.chart else None)
 
 
 def sandbox(args: argparse.Namespace) -> int:

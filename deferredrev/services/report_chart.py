@@ -68,14 +68,18 @@ def _panel(ax: object, report: RollForwardReport, currency: str) -> None:
     if any(m.released for m in movements):
         kinds.insert(3, "released")
     width = 0.8 / len(kinds)
+    tops = [0.0]
     for index, movement in enumerate(movements):
         steps = _steps(movement, scale, kinds)
+        tops += [value for _, bottom, height, _ in steps for value in (bottom, bottom + height)]
         for position, (kind, bottom, height, level) in enumerate(steps):
             x = index - 0.4 + width * (position + 0.5)
             ax.bar(x, height, width * 0.9, bottom=bottom, color=COLOURS[kind], hatch=HATCHES[kind],
                    edgecolor="white" if kind in ("opening", "closing") else "#333333", linewidth=0.6)  # fmt: skip
             if position + 1 < len(steps):  # a connector at the balance after this step, to the next bar
                 ax.plot([x + width * 0.45, x + width * 0.55], [level, level], color="#555555", linewidth=0.9)
+    low, high = min(tops), max(tops)
+    ax.set_ylim(low - (high - low) * 0.02 if low < 0 else 0, high + (high - low or 1) * 0.14)  # room for the label
     ax.axhline(0, color="#333333", linewidth=0.8)
     ax.set_xticks(range(len(months)), [_month_label(p, len(months)) for p in months])
     ax.tick_params(axis="x", labelsize=13 if len(months) <= 12 else 10, rotation=0 if len(months) <= 12 else 45)

@@ -9,7 +9,8 @@ Over a range of months (``start`` to ``as_of``), with D the difference QuickBook
              + (recognised by the schedule − posted by DeferredRev)              months not posted
              + (posted by DeferredRev − DeferredRev's entries in QuickBooks)      entries changed in QuickBooks
 
-Each term comes from what QuickBooks shows (its balances, and its general ledger for the account over the range)
+When D(as_of) is zero the balances agree and no cause is listed, even if terms offset each other. Each term comes
+from what QuickBooks shows (its balances, and its general ledger for the account over the range)
 and from DeferredRev's own records, so the causes add up to the difference to the cent; anything left (there
 shouldn't be) is shown as unexplained. Only the account's own balance counts (not its sub-accounts: an invoice booked
 to a sub-account is an invoice not booked to the mapped account), in the account's currency; revenue in other
@@ -80,6 +81,8 @@ def tie_out(inputs: TieOutInputs) -> dict[str, Any]:
     changed = inputs.posted_in_range - in_quickbooks
     manual_total = sum(m.amount for m in manual)
     explained = opening_difference + billing + manual_total + not_posted + changed
+    # Only a difference needs explaining: movements that offset each other to the cent (revenue recognised by hand
+    # instead of posted, say) leave the balances agreeing, which is what the tie-out answers.
     causes = [
         cause
         for cause in (
@@ -90,7 +93,7 @@ def tie_out(inputs: TieOutInputs) -> dict[str, Any]:
             _changed(changed, inputs),
             _unexplained(difference - explained, inputs),
         )
-        if cause is not None
+        if cause is not None and difference
     ]
     return {
         "from": inputs.start.isoformat(),
