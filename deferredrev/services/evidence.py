@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from deferredrev.clock import Clock
@@ -41,7 +40,7 @@ from deferredrev.qbo.client import QboClient
 from deferredrev.qbo.errors import QboAuthError, QboError, QboThrottledError, QboTransportError, QboValidationError
 from deferredrev.services import evidence_record
 from deferredrev.services.contracts import to_contract
-from deferredrev.services.posting import SINGLE_CALLS_PER_MINUTE, Pacer
+from deferredrev.services.posting import SINGLE_CALLS_PER_MINUTE, Heartbeat, Pacer
 from deferredrev.services.qbo_access import NotConnectedError, QboGateway
 from deferredrev.storage import models
 from deferredrev.storage.db import SessionFactory
@@ -198,26 +197,6 @@ class _Fence:
             return kept is not None
 
 
-class _Heartbeat:
-    def __init__(self, fence: _Fence, every: float) -> None:
-        self._fence, self._every = fence, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="evidence-lease", daemon=True)
-        self._thread.start()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                if not self._fence.renew():
-                    return
-            except SQLAlchemyError:
-                logger.warning("could not renew the evidence lease; trying again", exc_info=True)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 class EvidenceWorker:
     def __init__(
         self,
@@ -360,7 +339,7 @@ class EvidenceWorker:
         client = self._gateway.client_for(claimed[0].team_id, claimed[0].realm_id)
         for position, item in enumerate(claimed):
             fence = _Fence(self._sessions, self._clock, self.owner, item.id, item.lease_until, self._lease)
-            heartbeat = _Heartbeat(fence, self._renew_every)
+            heartbeat = Heartbeat(fence.renew, self._renew_every, name="evidence-lease")
             try:
                 self._attach(client, item, fence, report)
             except (NotConnectedError, QboAuthError) as error:

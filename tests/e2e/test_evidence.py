@@ -4,8 +4,6 @@ touching the entry; a stalled worker's upload found by the worker that takes ove
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -21,6 +19,7 @@ from deferredrev.storage.models import EntryEvidence, EntryStatus, EvidenceStatu
 from tests.e2e.harness import ADMIN, APPROVER, CHANNEL, TEAM, Stack, actor
 from tests.e2e.test_posting_faults import approve_without_posting, statuses
 from tests.e2e.test_preview_posting import click_post, preview, qbo_entries, reverse, wait_posted
+from tests.services.test_evidence_record import sections
 
 
 def attachments_by_entry(stack: Stack) -> dict[str, list[dict]]:  # type: ignore[type-arg]
@@ -34,21 +33,6 @@ def attachments_by_entry(stack: Stack) -> dict[str, list[dict]]:  # type: ignore
 def evidence_statuses(stack: Stack) -> list[str]:
     with stack.server.runtime.sessions() as session:
         return list(session.scalars(select(EntryEvidence.status).order_by(EntryEvidence.id)))
-
-
-def sections(content: bytes) -> dict[str, list[list[str]]]:
-    """The evidence CSV's sections by title: each a header row and its rows."""
-    found: dict[str, list[list[str]]] = {}
-    title = None
-    for row in csv.reader(io.StringIO(content.decode("utf-8"))):
-        if not row:
-            title = None
-        elif title is None:
-            title = row[0]
-            found[title] = []
-        else:
-            found[title].append(row)
-    return found
 
 
 def preview_of(stack: Stack, ts: str) -> int | None:

@@ -38,6 +38,7 @@ def inputs(**changes: object) -> EvidenceInputs:
 
 
 def sections(content: bytes) -> dict[str, list[list[str]]]:
+    """The evidence file's sections by title, each its header row and rows."""
     found: dict[str, list[list[str]]] = {}
     title = None
     for row in csv.reader(io.StringIO(content.decode("utf-8"))):

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from deferredrev.sandbox.intuit.company import Company
+from deferredrev.sandbox.intuit.journal import text_field
 from deferredrev.sandbox.intuit.wire import QboFault, meta_time
 
 # ATT: the file types QuickBooks accepts (by extension).
@@ -231,21 +232,6 @@ def _xml_metadata(text: str) -> dict[str, Any]:
     return data
 
 
-def _text_field(data: dict[str, Any], name: str, limit: int) -> str | None:
-    value = data.get(name)
-    if value is None or value == "":
-        return None
-    text = str(value)
-    if len(text) > limit:
-        raise QboFault(
-            "2050",
-            "String length is either shorter or longer than supported by specification",
-            f"String length specified does not match the supported length. Min:0 Max:{limit} supplied length:{len(text)}",
-            element=name,
-        )
-    return text
-
-
 def _links(company: Company, data: dict[str, Any]) -> list[dict[str, Any]]:
     raw = data.get("AttachableRef") or []
     if not isinstance(raw, list):
@@ -315,15 +301,15 @@ def create_from_upload(company: Company, metadata: dict[str, Any] | None, conten
     if data.get("Id") not in (None, ""):
         raise QboFault("610", "Object Not Found", "Object Not Found : Another user has deleted this transaction.",
                        element="Id")  # fmt: skip
-    file_name = _text_field(data, "FileName", MAX_FILE_NAME) or content.disposition.get("filename")
+    file_name = text_field(data, "FileName", MAX_FILE_NAME) or content.disposition.get("filename")
     if not file_name:
         raise QboFault("2020", "Required param missing, need to supply the required value for the API",
                        "Required parameter FileName is missing in the request", element="FileName")  # fmt: skip
     if len(file_name) > MAX_FILE_NAME:
-        _text_field({"FileName": file_name}, "FileName", MAX_FILE_NAME)
+        text_field({"FileName": file_name}, "FileName", MAX_FILE_NAME)
     _check_type(file_name)
-    note = _text_field(data, "Note", MAX_NOTE)
-    category = _text_field(data, "Category", 100)
+    note = text_field(data, "Note", MAX_NOTE)
+    category = text_field(data, "Category", 100)
     if category is not None and category not in CATEGORIES:
         raise QboFault("2170", "Invalid Enumeration", f"Invalid enumeration value: {category!r} for Category",
                        element="Category")  # fmt: skip
@@ -359,7 +345,7 @@ def create_note(company: Company, data: Any, now: datetime) -> dict[str, Any]:
     _check_unknown(data)
     if data.get("Id") not in (None, ""):
         return update(company, data, now)
-    note = _text_field(data, "Note", MAX_NOTE)
+    note = text_field(data, "Note", MAX_NOTE)
     if note is None:
         raise QboFault("2020", "Required param missing, need to supply the required value for the API",
                        "Required parameter Note is missing in the request", element="Note")  # fmt: skip
@@ -389,7 +375,7 @@ def update(company: Company, data: dict[str, Any], now: datetime) -> dict[str, A
     """Note, category and links can change; the file can't (upload a new one)."""
     current = _existing(company, data)
     if "Note" in data:
-        note = _text_field(data, "Note", MAX_NOTE)
+        note = text_field(data, "Note", MAX_NOTE)
         if note is None:
             current.pop("Note", None)
         else:
