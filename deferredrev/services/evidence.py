@@ -406,7 +406,7 @@ class EvidenceWorker:
             with self._sessions.begin() as session:
                 stored = session.execute(
                     update(models.EntryEvidence).where(fence.holding(), models.EntryEvidence.content.is_(None))
-                    .values(content=content, file_name=name).returning(models.EntryEvidence.id)
+                    .values(content=content, file_name=name, updated_at=self._clock.now()).returning(models.EntryEvidence.id)
                     .execution_options(synchronize_session=False)
                 ).first()  # fmt: skip
                 if stored is None:  # held no more, or another worker stored it first: use what is stored
