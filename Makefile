@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test test-calendar test-postgres lint bench clean
+.PHONY: install demo docs-chart test test-calendar test-postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/deferredrev demo
+	$(BIN)/deferredrev demo --chart demo-rollforward.png
+
+# The README's chart: the demo's final report, drawn by the code (deterministic: the same bytes every run).
+docs-chart: $(STAMP)
+	$(BIN)/deferredrev demo --quiet --chart docs/rollforward-chart.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q

@@ -1,7 +1,7 @@
 """Composition root and command line: settings -> engine -> services -> Bolt app -> web server / scheduler.
 
-``deferredrev [serve]``, ``demo``, ``sandbox``, ``contracts import|export``, ``db upgrade``, ``keys generate|rotate``,
-``plan set``. Every command reads the environment once, through :class:`Settings`.
+``deferredrev [serve]``, ``demo``, ``sandbox``, ``contracts import|export``, ``report``, ``db upgrade``,
+``keys generate|rotate``, ``plan set``. Every command reads the environment once, through :class:`Settings`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve Slack and the QuickBooks pages (HTTP on $PORT, or Socket Mode)")
     demo = sub.add_parser("demo", help="run the whole flow against the sandboxes and print a transcript")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.add_argument("--chart", default=None, help="save the final report's waterfall chart (PNG) to this file")
     sandbox = sub.add_parser("sandbox", help="serve the sandbox Intuit and Slack for manual trials")
     sandbox.add_argument("--intuit-port", type=int, default=4001)
     sandbox.add_argument("--slack-port", type=int, default=4002)
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="rollforward: deferred revenue opening, additions, recognised, closing for --period; "
         "waterfall: each contract's revenue by month over --period FIRST..LAST",
     )
+
+    report = sub.add_parser(
+        "report", help="the deferred-revenue roll-forward with its waterfall chart and tie-out to QuickBooks"
+    )
+    report.add_argument("--team", required=True, help="Slack team ID, e.g. T0123ABC")
+    report.add_argument("--period", help="YYYY-MM or YYYY-MM..YYYY-MM (default: the twelve months ending last month)")
+    report.add_argument("--out", default=".", help="folder for the CSV and the PNG chart (default: the current one)")
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command")
     db.add_parser("upgrade", help="apply database migrations")
@@ -77,6 +85,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("sandbox", None): commands.sandbox,
     ("contracts", "import"): commands.contracts_import,
     ("contracts", "export"): commands.contracts_export,
+    ("report", None): commands.report,
     ("db", "upgrade"): commands.db_upgrade,
     ("keys", "generate"): commands.keys_generate,
     ("keys", "rotate"): commands.keys_rotate,

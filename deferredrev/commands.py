@@ -47,7 +47,7 @@ def serve(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from deferredrev.demo import run_demo
 
-    return run_demo(quiet=args.quiet)
+    return run_demo(quiet=args.quiet, chart=Path(args.chart) if args.chart else None)
 
 
 def sandbox(args: argparse.Namespace) -> int:
@@ -112,6 +112,45 @@ def contracts_export(args: argparse.Namespace) -> int:
         raise CommandError(f"--period: {error}") from None
     finally:
         runtime.close()
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    """The roll-forward over a range of months: a summary with the tie-out on stdout, the CSV and the chart in --out."""
+    from deferredrev.revrec.errors import PeriodError
+    from deferredrev.revrec.rollforward import parse_range
+    from deferredrev.services.reports import table, tie_out_lines
+    from deferredrev.wiring import wire
+
+    out = Path(args.out)
+    if not out.is_dir():
+        raise CommandError(f"--out: {out} is not a folder")
+    runtime = _runtime()
+    try:
+        _upgrade(runtime.settings, runtime.engine)
+        app = wire(runtime, slack=False)
+        try:
+            first, last = parse_range(args.period) if args.period else app.reports.default_range()
+            made = app.reports.build(args.team, first, last, requested_by="cli")
+        except PeriodError as error:
+            raise CommandError(f"--period: {error}") from None
+        finally:
+            app.close()
+    finally:
+        runtime.close()
+    csv_path, png_path = out / f"{made.file_stem}.csv", out / f"{made.file_stem}.png"
+    csv_path.write_text(made.csv_text, encoding="utf-8")
+    png_path.write_bytes(made.png)
+    content = made.content
+    print(f"Deferred revenue roll-forward · {content['label']} · team {args.team}")
+    if not content["currencies"]:
+        print("No contract has deferred revenue in this range.")
+    for currency in content["currencies"]:
+        print(f"\n{currency}")
+        print("\n".join(table(content, currency)))
+    print()
+    print("\n".join(tie_out_lines(content["tie_out"])))
+    print(f"\nWrote {csv_path} and {png_path}")
     return 0
 
 

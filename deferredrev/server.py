@@ -57,6 +57,7 @@ def background_jobs(app: Application) -> list[Job]:
     return [
         Job("token-sweep", app.lifecycle.sweep, TOKEN_SWEEP_SECONDS),
         Job("posting-outbox", app.posting.run, POSTING_SECONDS),
+        Job("evidence-outbox", app.evidence.run, POSTING_SECONDS),
     ]
 
 

@@ -23,11 +23,13 @@ from deferredrev.bot.response_url import ResponseUrlPoster
 from deferredrev.qbo.oauth import IntuitEndpoints, IntuitOAuth
 from deferredrev.runtime import Runtime
 from deferredrev.services.connections import ConnectionService
+from deferredrev.services.evidence import EvidenceWorker
 from deferredrev.services.lifecycle import ConnectionLifecycle
 from deferredrev.services.mappings import ChartCache, MappingService
 from deferredrev.services.posting import PostingWorker
 from deferredrev.services.previews import PreviewService
 from deferredrev.services.qbo_access import QboGateway, TokenRefresher
+from deferredrev.services.reports import ReportService
 from deferredrev.services.status import StatusReader
 from deferredrev.services.tickets import TicketSigner
 from deferredrev.services.workspaces import WorkspaceService
@@ -51,7 +53,9 @@ class Application:
     notifier: SlackNotifier
     lifecycle: ConnectionLifecycle
     previews: PreviewService
+    reports: ReportService
     posting: PostingWorker
+    evidence: EvidenceWorker
     kicker: BackgroundKicker
     bolt: App | None
     web: Flask | None
@@ -136,6 +140,9 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         default_plan=settings.default_plan,
     )
     mappings = MappingService(sessions=runtime.sessions, gateway=gateway, clock=clock, cache=ChartCache(clock))
+    reports = ReportService(
+        sessions=runtime.sessions, gateway=gateway, connections=connections, mappings=mappings, clock=clock
+    )
     previews = PreviewService(
         sessions=runtime.sessions,
         gateway=gateway,
@@ -143,6 +150,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         connections=connections,
         mappings=mappings,
         clock=clock,
+        tie_outs=reports.preview_tie_out,
     )
     preview_messages = PreviewMessages(previews, client_for_team, settings.qbo_environment.value)
     posting = PostingWorker(
@@ -152,7 +160,14 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         on_progress=preview_messages.refresh,
         on_settled=preview_messages.settled,
     )
-    kicker = BackgroundKicker(posting.run)
+    evidence = EvidenceWorker(
+        sessions=runtime.sessions,
+        gateway=gateway,
+        clock=clock,
+        links=preview_messages,
+        on_progress=preview_messages.refresh,
+    )
+    kicker = BackgroundKicker(lambda: drain_outbox(posting, evidence))
     deps = BotDeps(
         workspaces=workspaces,
         connections=connections,
@@ -166,6 +181,7 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         previews=previews,
         kick_posting=kicker.kick,
         environment=settings.qbo_environment.value,
+        reports=reports,
     )
     ack_gate = AckGate()
     answers = response_url_poster() if slack else None
@@ -183,12 +199,20 @@ def wire(runtime: Runtime, *, slack: bool = True) -> Application:
         notifier=notifier,
         lifecycle=lifecycle,
         previews=previews,
+        reports=reports,
         posting=posting,
+        evidence=evidence,
         kicker=kicker,
         answers=answers,
         bolt=bolt,
         web=web,
     )
+
+
+def drain_outbox(posting: PostingWorker, evidence: EvidenceWorker) -> None:
+    """Post what is queued, then attach the evidence of what got posted (an entry never waits for its evidence)."""
+    posting.run()
+    evidence.run()
 
 
 class BackgroundKicker:

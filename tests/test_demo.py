@@ -34,21 +34,32 @@ TRANSCRIPT_LINES = (
     "Slack offers ›",
     "Account mappings saved",
     "Four-eyes: on",
+    "the bookkeeper brought Deferred Revenue over from the old spreadsheet",
     "== Revenue recognition · Oct 2026 ==",
     "This would be the first entry DeferredRev posts",
     "ana (admin) › clicks [ Count as recognised elsewhere ]",
     "Cut-over: 2026-10-01",
+    "Months not posted: 46,812.52 USD of revenue the contracts schedule",
+    "Posting this preview moves the difference to 0.00 USD.",
     "[ Post to QuickBooks ]",
     "Four-eyes is on",
     "bo (approver) › clicks [ Post to QuickBooks ]",
     "Posted 30 entries to QuickBooks",
     "DocNumber            Date",
     "QuickBooks matches the preview to the cent",
+    "Evidence attached in QuickBooks to each of the 30 entries",
+    "Each of the 30 entries has exactly one attachment in QuickBooks.",
+    "approved by (Slack user) | U0BO00001",
     "Recent previews and postings",
     "has expired",
     "🔴 Expired",
     "Reconnected to Sandbox Company_US_1",
     "disconnected Sandbox Company_US_1 from DeferredRev",
+    "ana (admin) › /deferredrev report",
+    "== Deferred revenue roll-forward · Nov 2025–Oct 2026 ==",
+    "Oct 2026 457,794.50 72,800.00 46,812.52 0.00 0.00 483,781.98",
+    "QuickBooks 483,781.98 · roll-forward 483,781.98 USD · ✅ ties to the cent",
+    "(deferredrev-rollforward-2025-11_2026-10.png)",
     "30 journal entries posted to QuickBooks for Oct 2026",
 )
 
@@ -82,7 +93,7 @@ def test_the_check_fails_when_quickbooks_no_longer_holds_what_was_posted(private
     try:
         walkthrough = Walkthrough(stack, Transcript(quiet=True))
         ts = walkthrough.post_a_period()
-        posted = stack.intuit.journal_entries(US_REALM)
+        posted = [e for e in stack.intuit.journal_entries(US_REALM) if e["DocNumber"].startswith("DR")]
         stack.intuit.delete_journal_entry(US_REALM, posted[0]["Id"])
         with pytest.raises(DemoError, match="QuickBooks does not hold what the preview showed"):
             walkthrough.what_reached_quickbooks(ts)
@@ -103,7 +114,7 @@ def test_demo_fails_and_cleans_up_when_quickbooks_refuses_the_entries(
 
     assert run_demo(quiet=True, start=books_closed) == 1
     out, err = capsys.readouterr()
-    assert err.startswith("deferredrev demo failed at step 7 (ana previews ")
+    assert err.startswith("deferredrev demo failed at step 8 (ana previews ")
     assert "the preview offers no [ Post to QuickBooks ]: ⛔ QuickBooks books are closed through" in err
     assert "Traceback" not in err
     assert "journal entries posted" not in out
@@ -128,7 +139,7 @@ def test_console_script_tells_the_story_from_any_directory(tmp_path: Path) -> No
     missing = [line for line in TRANSCRIPT_LINES if " ".join(line.split()) not in reading]
     assert missing == [], result.stdout
     assert "throwaway" in result.stdout
-    assert result.stdout.count("── ") == 14  # a heading per step
+    assert result.stdout.count("── ") == 18  # a heading per step
     assert max(len(line) for line in result.stdout.splitlines() if " Cr " not in line) <= 100
     assert list(tmp_path.iterdir()) == []  # nothing written to the working directory
 

@@ -10,6 +10,7 @@ from deferredrev.clock import Clock, SystemClock
 from deferredrev.services.connections import ConnectionService
 from deferredrev.services.mappings import MappingService
 from deferredrev.services.previews import PreviewService
+from deferredrev.services.reports import ReportService
 from deferredrev.services.status import StatusReader
 from deferredrev.services.workspaces import WorkspaceService
 from deferredrev.storage.db import SessionFactory
@@ -29,6 +30,13 @@ class BotDeps:
     previews: PreviewService | None = None
     kick_posting: Callable[[], None] = lambda: None
     environment: str = "sandbox"
+    reports: ReportService | None = None
+
+    @property
+    def report_service(self) -> ReportService:
+        if self.reports is None:
+            raise RuntimeError("reports are not wired")
+        return self.reports
 
     @property
     def preview_service(self) -> PreviewService:

@@ -35,6 +35,19 @@ class PreviewMessages:
         except SlackApiError as error:
             logger.warning("could not update preview %s: %s", preview_id, error.response.get("error"))
 
+    def message_link(self, team_id: str, channel_id: str, ts: str) -> str | None:
+        """A Slack message's permalink (for the evidence attached in QuickBooks); None when Slack won't say."""
+        client = self._client_for_team(team_id)
+        if client is None:
+            return None
+        try:
+            found = client.chat_getPermalink(channel=channel_id, message_ts=ts)
+        except SlackApiError as error:
+            logger.warning("no permalink for a preview message: %s", error.response.get("error"))
+            return None
+        link = found.get("permalink")
+        return str(link) if isinstance(link, str) and link.startswith("https://") else None
+
     def settled(self, preview_id: int) -> None:
         self._previews.settle(preview_id)
         self.refresh(preview_id)

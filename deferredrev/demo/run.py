@@ -24,12 +24,13 @@ from deferredrev.sandbox.intuit.seed import US_REALM
 __all__ = ["demo_settings", "run_demo"]
 
 
-def run_demo(*, quiet: bool = False, start: Callable[[Path], DemoStack] = start_stack) -> int:
-    """The walkthrough on a stack that ``start`` builds in a temporary folder; 0 when every step did what it should."""
+def run_demo(*, quiet: bool = False, start: Callable[[Path], DemoStack] = start_stack, chart: Path | None = None) -> int:
+    """The walkthrough on a stack that ``start`` builds in a temporary folder; 0 when every step did what it should.
+    ``chart``: where to save the final report's waterfall chart (PNG)."""
     started = time.monotonic()
     _tolerant_output()
     out = Transcript(quiet=quiet)
-    outcome = _run(out, start)
+    outcome = _run(out, start, chart)
     if outcome is None:
         return 1
     out.step("Summary")
@@ -37,7 +38,7 @@ def run_demo(*, quiet: bool = False, start: Callable[[Path], DemoStack] = start_
     return 0
 
 
-def _run(out: Transcript, start: Callable[[Path], DemoStack]) -> Outcome | None:
+def _run(out: Transcript, start: Callable[[Path], DemoStack], chart: Path | None) -> Outcome | None:
     with tempfile.TemporaryDirectory(prefix="deferredrev-demo-", ignore_cleanup_errors=True) as tmp:
         out.banner("DeferredRev demo: deferred-revenue recognition from Slack to QuickBooks Online", _INTRO)
         out.step("Start sandbox Intuit, sandbox Slack and DeferredRev")
@@ -46,7 +47,7 @@ def _run(out: Transcript, start: Callable[[Path], DemoStack]) -> Outcome | None:
             stack = start(Path(tmp))
             out.users = stack.names()
             _introduce(out, stack, Path(tmp))
-            return Walkthrough(stack, out).run()
+            return Walkthrough(stack, out, chart_path=chart).run()
         except DemoError as error:
             out.failure(f"deferredrev demo failed at {out.current}: {error}")
         except Exception:  # noqa: BLE001 - a smoke test reports whatever broke, then cleans up
@@ -83,8 +84,9 @@ def _summary(outcome: Outcome, seconds: float) -> list[str]:
     return [
         f"DeferredRev demo: {outcome.entries} journal entries posted to QuickBooks for {outcome.period_label}, "
         f"{outcome.currency} {amount} revenue recognised (matches the preview).",
-        "Import, connect, map, preview, four-eyes approval, posting, expiry, reconnect and disconnect: "
-        f"all done in {seconds:.1f}s. Sandboxes stopped, temporary folder deleted.",
+        "Import, connect, map, preview with its tie-out, four-eyes approval, posting with evidence attached, expiry, "
+        f"reconnect, disconnect and the roll-forward report: all done in {seconds:.1f}s. Sandboxes stopped, temporary "
+        "folder deleted.",
     ]
 
 

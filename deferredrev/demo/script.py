@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -20,12 +21,15 @@ from deferredrev.demo.samples import sample_contracts_path
 from deferredrev.demo.stack import ADMIN, APPROVER, CHANNEL, CHANNEL_NAME, MEMBER, TEAM, DemoStack
 from deferredrev.demo.transcript import JSON, Transcript
 from deferredrev.revrec.money import format_amount
+from deferredrev.revrec.periods import Period
 from deferredrev.sandbox.intuit.seed import US_REALM
+from deferredrev.sandbox.intuit.wire import QboFault
 from deferredrev.sandbox.slack import Ephemeral, Message, render_blocks
 from deferredrev.sandbox.slack.render import message_text_for_search
 from deferredrev.storage.models import Preview
 
 PERIOD = "2026-10"
+CURRENCY = "USD"
 POSTING_TIMEOUT = 60.0
 REPLY_TIMEOUT = 10.0
 OPTIONS_SHOWN = 4
@@ -80,18 +84,23 @@ def _cents(amount: Any) -> int:
 
 
 class Walkthrough:
-    def __init__(self, stack: DemoStack, out: Transcript) -> None:
+    def __init__(self, stack: DemoStack, out: Transcript, *, chart_path: Path | None = None) -> None:
         self.stack = stack
         self.slack = stack.slack
         self.out = out
+        self.chart_path = chart_path
+        self.chart: bytes | None = None
 
     def run(self) -> Outcome:
         ts = self.post_a_period()
         outcome = self.what_reached_quickbooks(ts)
+        self.evidence(ts)
         self.history()
         self.expire()
         self.reconnect()
         self.disconnect()
+        self.connect_again()
+        self.report()
         return outcome
 
     def post_a_period(self) -> str:
@@ -101,6 +110,7 @@ class Walkthrough:
         self.check_status()
         self.map_accounts()
         self.choose_approvers()
+        self.quickbooks_so_far()
         ts = self.preview()
         self.approve(ts)
         return ts
@@ -256,6 +266,47 @@ class Walkthrough:
         self.reply(seen, "Settings saved")
         self.status("ana checks the status again", expect="Four-eyes: on")
 
+    def quickbooks_so_far(self) -> None:
+        """The bookkeeper's side: Deferred Revenue brought over from the old spreadsheet, October's invoices booked."""
+        self.out.step("Meanwhile in QuickBooks: the bookkeeper's side of Deferred Revenue")
+        app = self.stack.server.app
+        mapping = app.mappings.current(TEAM)
+        if mapping is None:
+            raise DemoError("no account mapping before the preview")
+        period = Period.parse(PERIOD)
+        october = app.reports.roll_forward(TEAM, period, period)
+        owed = october.over_range(CURRENCY).opening
+        held = _cents(self.stack.intuit.balance(US_REALM, mapping.deferred_revenue_id, period.start - timedelta(days=1)))
+        equity = self.stack.intuit.companies[US_REALM].find_account("Opening Balance Equity").id
+        brought_over = _brought_over(mapping.deferred_revenue_id, equity, owed - held, period)
+        try:
+            self.stack.intuit.post_journal_entry(US_REALM, brought_over)
+        except QboFault as refused:  # closed books, say: the bookkeeper's side stays as it is
+            self.out.note(f"QuickBooks refused the bookkeeper's entry: {refused.message}.")
+            return
+        billed = released = 0
+        for row in october.contracts:
+            if row.movement.billed:
+                billed += row.movement.billed
+                self.stack.intuit.book_invoice(
+                    US_REALM, customer=row.customer, amount=_major(row.movement.billed), txn_date=period.start,
+                    account_id=mapping.deferred_revenue_id, doc_number=f"INV-{row.contract_id}",
+                )  # fmt: skip
+            if row.movement.released:
+                released += row.movement.released
+                self.stack.intuit.book_invoice(
+                    US_REALM, customer=row.customer, amount=_major(-row.movement.released), txn_date=period.end,
+                    account_id=mapping.deferred_revenue_id, doc_number=f"CM-{row.contract_id}",
+                )  # fmt: skip
+        self.out.note(
+            f"When the team moved to DeferredRev, the bookkeeper brought {mapping.deferred_revenue_name} over from the old "
+            f"spreadsheet: on {period.start - timedelta(days=1):%d %b %Y} it holds what the contracts still owe, "
+            f"{format_amount(owed, CURRENCY)} {CURRENCY} (a journal entry of {format_amount(owed - held, CURRENCY)} on top "
+            f"of the {format_amount(held, CURRENCY)} it held). October's invoices ({format_amount(billed, CURRENCY)} "
+            f"{CURRENCY}) are booked to it as they go out"
+            + (f", and credit notes for cancelled contracts ({format_amount(released, CURRENCY)})." if released else ".")
+        )
+
     def preview(self) -> str:
         self.out.step(f"ana previews {PERIOD} in #{CHANNEL_NAME}")
         seen = self.command(ADMIN, f"preview {PERIOD}")
@@ -320,8 +371,11 @@ class Walkthrough:
 
     def what_reached_quickbooks(self, ts: str) -> Outcome:
         self.out.step("What reached QuickBooks")
-        self.out.note("The journal entries as the sandbox company holds them now:")
-        entries = sorted(self.stack.intuit.journal_entries(US_REALM), key=lambda e: int(e["Id"]))
+        self.out.note("DeferredRev's journal entries as the sandbox company holds them now:")
+        entries = sorted(
+            (e for e in self.stack.intuit.journal_entries(US_REALM) if str(e.get("DocNumber", "")).startswith("DR")),
+            key=lambda e: int(e["Id"]),
+        )
         mapping = self.stack.server.app.mappings.current(TEAM)
         if mapping is None:
             raise DemoError("no account mapping after posting")
@@ -349,6 +403,32 @@ class Walkthrough:
             raise DemoError("QuickBooks does not hold what the preview showed")
         self.out.note("✅ QuickBooks matches the preview to the cent.")
         return Outcome(period_label=label, entries=count, currency=currency, recognised_minor=recognised)
+
+    def evidence(self, ts: str) -> None:
+        self.out.step("The evidence beside each entry in QuickBooks")
+        message = self._wait(lambda: self._shows_evidence(ts), "the evidence to be attached", POSTING_TIMEOUT)
+        lines = render_blocks(message.blocks, message.text, users=self.stack.names()).splitlines()
+        self.out.message(f"{BOT} updates the preview", None, next(line for line in lines if "Evidence" in line).strip())
+        entries = {str(e["Id"]): e for e in self.stack.intuit.journal_entries(US_REALM) if e["DocNumber"].startswith("DR")}
+        files: dict[str, list[JSON]] = {entry_id: [] for entry_id in entries}
+        for attachable in self.stack.intuit.attachables(US_REALM):
+            for link in attachable["AttachableRef"]:
+                files.setdefault(link["EntityRef"]["value"], []).append(attachable)
+        if any(len(files[entry_id]) != 1 for entry_id in entries):
+            raise DemoError("not every posted entry has exactly one evidence attachment in QuickBooks")
+        first = min(entries, key=int)
+        (attachment,) = files[first]
+        content = self.stack.intuit.attachment_content(US_REALM, attachment["Id"]).decode("utf-8")
+        self.out.note(
+            f"Each of the {len(entries)} entries has exactly one attachment in QuickBooks. "
+            f"{entries[first]['DocNumber']}'s, {attachment['FileName']}, begins:"
+        )
+        self.out.says("QuickBooks attachment", "\n".join(_evidence_excerpt(content)))
+
+    def _shows_evidence(self, ts: str) -> Message | None:
+        message = self.slack.message(CHANNEL, ts)
+        text = render_blocks(message.blocks, message.text) if message else ""
+        return message if message is not None and "Evidence attached" in text else None
 
     def history(self) -> None:
         self.out.step("The posting history")
@@ -385,6 +465,61 @@ class Walkthrough:
         seen = self.click(ADMIN, "Disconnect", ids.DISCONNECT_CONFIRM)
         self.reply(seen, "Disconnected")
         self.posted(seen, "disconnected")
+
+    def connect_again(self) -> None:
+        self.out.step("ana connects again: mappings, contracts and history were kept")
+        seen = self.command(ADMIN, "connect")
+        link = _link_in(self.reply(seen, "QuickBooks Online").blocks)
+        if self.browser(link) not in ("connected", "reconnected"):
+            raise DemoError("connecting again did not end connected")
+        self.dm(seen, "to Sandbox Company_US_1")
+        self.status("ana checks the status", expect="Revenue account: Services")
+
+    def report(self) -> None:
+        self.out.step("ana reports the roll-forward: the tie-out to QuickBooks and the waterfall chart")
+        seen = self.command(ADMIN, "report")
+        message = self.posted(seen, "Deferred revenue roll-forward", timeout=30)
+        if "ties to the cent" not in render_blocks(message.blocks, message.text):
+            raise DemoError("the roll-forward does not tie to QuickBooks' balance")
+        shared = self.posted(seen, "month by month as CSV", timeout=30)
+        files = shared.files or []
+        names = [str(f.get("name")) for f in files]
+        if sorted(name.rsplit(".", 1)[-1] for name in names) != ["csv", "png"]:
+            raise DemoError(f"the report's chart and CSV were not both shared: {names}")
+        self.out.says(IN_CHANNEL, "\n".join(f"📎 {f.get('title')} ({f.get('name')})" for f in files))
+        chart = next(f for f in self.stack.slack.files if f.name.endswith(".png") and f.name in names)
+        self.chart = chart.content
+        if self.chart_path is not None:
+            self.chart_path.write_bytes(chart.content)
+            self.out.note(f"The chart is saved as {self.chart_path}: open it to see the waterfall.")
+
+
+def _major(minor: int) -> str:
+    return format_amount(minor, CURRENCY, thousands=False)
+
+
+def _brought_over(deferred_account: str, equity_account: str, amount: int, period: Period) -> JSON:
+    """The bookkeeper's journal entry bringing Deferred Revenue over from the spreadsheet (dated before ``period``)."""
+    debit, credit = (equity_account, deferred_account) if amount >= 0 else (deferred_account, equity_account)
+    day = (period.start - timedelta(days=1)).isoformat()
+    return {
+        "TxnDate": day, "DocNumber": "OB-SPREADSHEET", "PrivateNote": "Deferred revenue brought over from the spreadsheet",
+        "Line": [
+            {"Amount": _major(abs(amount)), "DetailType": "JournalEntryLineDetail",
+             "JournalEntryLineDetail": {"PostingType": "Debit", "AccountRef": {"value": debit}}},
+            {"Amount": _major(abs(amount)), "DetailType": "JournalEntryLineDetail",
+             "JournalEntryLineDetail": {"PostingType": "Credit", "AccountRef": {"value": credit}}},
+        ],
+    }  # fmt: skip
+
+
+def _evidence_excerpt(content: str, lines: int = 14) -> list[str]:
+    """The evidence file's first lines, as a spreadsheet would show them (cells separated by " | ")."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(content)))[:lines]
+    return [" | ".join(row) for row in rows] + ["…"]
 
 
 def _revenue_in(entry: JSON, revenue_account: str) -> int:

@@ -266,5 +266,6 @@ def _start(workdir: Path, stops: list[Callable[[], None]]) -> DemoStack:
     stops[-1] = server.stop  # stopping the server closes the runtime too
     server.app.posting.batch_pacer = Pacer(BATCH_CALLS_PER_MINUTE, time_scale=TIME_SCALE)
     server.app.posting.single_pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=TIME_SCALE)
+    server.app.evidence.pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=TIME_SCALE)
     driver = SlackDriver(server.url, SIGNING_SECRET, slack)
     return DemoStack(intuit, slack, workspace, server, driver, clock, settings)

@@ -34,6 +34,9 @@ EXTRA_EMOJI = {
     "bell": "🔔",
     "no_bell": "🔕",
     "clipboard": "📋",
+    "scales": "⚖️",
+    "paperclip": "📎",
+    "grey_question": "❔",
 }
 _EMOJI_CODE = re.compile(r":([a-z0-9_+\-]+):")
 _LONG_QUERY_VALUE = re.compile(rf"([?&][A-Za-z_]+=)([^\s&()]{{{URL_PART_LIMIT + 1},}})")

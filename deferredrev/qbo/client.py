@@ -37,6 +37,7 @@ from urllib.parse import quote as url_quote
 import httpx
 
 from deferredrev.qbo import query as q
+from deferredrev.qbo.attachments import Attachable, AttachmentUpload, boundary_for, multipart_body
 from deferredrev.qbo.errors import (
     QboClosedPeriodError,
     QboError,
@@ -250,6 +251,49 @@ class QboClient:
             content_type="application/json",
             request_id=request_id,
         )
+
+    # -- attachments and reports -------------------------------------------------------------------------------
+
+    def upload_attachment(self, upload: AttachmentUpload, *, request_id: str) -> Attachable:
+        """Upload one file linked to its transaction (``POST /upload``, reference §10.1). ``request_id`` makes a
+        repeat safe (the body is the same bytes for the same id); a refusal of the file raises its typed error."""
+        _check_request_id(request_id, MAX_REQUEST_ID)
+        boundary = boundary_for(request_id)
+        used_tokens: list[str] = []
+        data = self._request(
+            "POST",
+            "upload",
+            entity="upload",
+            read=False,
+            body=multipart_body(upload, boundary),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            request_id=request_id,
+            used_tokens=used_tokens,
+        )
+        items = data.get("AttachableResponse")
+        first = items[0] if isinstance(items, list) and items and isinstance(items[0], Mapping) else None
+        if first is None:
+            raise QboError("QuickBooks answered the upload without an AttachableResponse", outcome_unknown=True)
+        entries = fault_entries(first)
+        if entries:
+            raise error_from_entries(batch_fault_status(entries[0]), entries, None, secrets=used_tokens)
+        return Attachable.from_api(_object(first, "Attachable"))
+
+    def attachables_for(self, entity_type: str, entity_id: str) -> list[Attachable]:
+        """The attachments linked to one transaction."""
+        rows = self.query(q.select_attachables_for(entity_type, entity_id)).get("Attachable") or []
+        return [Attachable.from_api(row) for row in rows if isinstance(row, Mapping)]
+
+    def attachable(self, attachable_id: str) -> Attachable:
+        data = self._request("GET", f"attachable/{_path_id(attachable_id)}", entity="attachable", read=True)
+        return Attachable.from_api(_object(data, "Attachable"))
+
+    def report(self, name: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """A report (``GET /reports/{name}``: BalanceSheet, GeneralLedger, ...) as QuickBooks returns it; parse it
+        with :mod:`deferredrev.qbo.reports`."""
+        if not name.isalnum():
+            raise ValueError(f"not a report name: {name!r}")
+        return self._request("GET", f"reports/{name}", entity="reports", read=True, params=params)
 
     # -- batch ------------------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ __all__ = [
     "matches_prefix",
     "quote",
     "select_accounts",
+    "select_attachables_for",
     "select_journal_entry_by_doc_number",
 ]
 
@@ -122,6 +123,14 @@ def count_accounts(*, types: Iterable[str] | None = None, name_prefix: str | Non
 def select_journal_entry_by_doc_number(doc_number: str) -> str:
     """Journal entries whose DocNumber is exactly ``doc_number`` (QuickBooks may hold several)."""
     return f"SELECT * FROM JournalEntry WHERE DocNumber = {quote(doc_number)} MAXRESULTS {MAX_RESULTS}"
+
+
+def select_attachables_for(entity_type: str, entity_id: str) -> str:
+    """The attachments linked to one transaction (``entity_type`` e.g. ``JournalEntry``), reference §10.1."""
+    return (
+        f"SELECT * FROM Attachable WHERE AttachableRef.EntityRef.Type = {quote(entity_type)} "
+        f"AND AttachableRef.EntityRef.value = {quote(entity_id)} MAXRESULTS {MAX_RESULTS}"
+    )
 
 
 def count_journal_entries_by_doc_number(doc_number: str) -> str:

@@ -33,6 +33,9 @@ class Contract:
     ``cancel_date`` is the last day of service when the contract was cancelled: recognition stops there. It may
     be the day before ``start_date`` (cancelled before any service: nothing is recognised) and at most
     ``end_date``.
+
+    ``billed_date`` is the day the amount entered Deferred Revenue (its invoice), before, on or after the start;
+    None means the start date (see :attr:`billed_on`). It moves no revenue: only the roll-forward uses it.
     """
 
     contract_id: str
@@ -44,6 +47,7 @@ class Contract:
     method: Method = Method.DAILY
     description: str = ""
     cancel_date: date | None = None
+    billed_date: date | None = None
 
     def __post_init__(self) -> None:
         _check_text("contract_id", self.contract_id, MAX_CONTRACT_ID_LENGTH)
@@ -60,7 +64,7 @@ class Contract:
         self._check_dates()
 
     def _check_dates(self) -> None:
-        for name in ("start_date", "end_date", "cancel_date"):
+        for name in ("start_date", "end_date", "cancel_date", "billed_date"):
             value = getattr(self, name)
             if value is not None and (problem := date_out_of_range(name, value)):
                 raise ContractError(problem)
@@ -82,6 +86,11 @@ class Contract:
     def total_days(self) -> int:
         """Days in the contracted service period, both ends included."""
         return (self.end_date - self.start_date).days + 1
+
+    @property
+    def billed_on(self) -> date:
+        """The day the amount entered Deferred Revenue: ``billed_date``, or the start date when none was given."""
+        return self.start_date if self.billed_date is None else self.billed_date
 
     @property
     def last_service_day(self) -> date:

@@ -1,10 +1,11 @@
 """Contracts CSV: all-or-nothing import with every problem reported by line, and exports.
 
 Import format: a header row naming the columns ``contract_id, customer, amount, currency, start_date, end_date``
-and optionally ``method, description, cancel_date``, in any order (names are case-insensitive and trimmed; a
+and optionally ``method, description, cancel_date, billed_date``, in any order (names are case-insensitive and trimmed; a
 UTF-8 byte-order mark is ignored). Amounts are in major units with the currency's decimals at most ("1,200.50");
 dates are YYYY-MM-DD between 1900-01-01 and 9998-12-31; ``method`` defaults to daily; ``cancel_date`` is the last day
-of service. Blank lines are skipped, and so are unnamed columns at the end of the header when every value in them is
+of service; ``billed_date`` is the day the amount entered Deferred Revenue (an invoice), the start date when empty.
+Blank lines are skipped, and so are unnamed columns at the end of the header when every value in them is
 empty (what a spreadsheet exports). Line numbers are physical lines of the file (the header is line 1), so a quoted
 field spanning two lines counts as two. A file must be UTF-8 text without NUL characters.
 
@@ -34,7 +35,7 @@ from deferredrev.revrec.periods import Period
 from deferredrev.revrec.schedule import schedule
 
 REQUIRED_COLUMNS = ("contract_id", "customer", "amount", "currency", "start_date", "end_date")
-OPTIONAL_COLUMNS = ("method", "description", "cancel_date")
+OPTIONAL_COLUMNS = ("method", "description", "cancel_date", "billed_date")
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_ROWS = 50_000
 
@@ -137,6 +138,7 @@ def contracts_to_csv(contracts: Iterable[Contract]) -> str:
                 contract.method.value,
                 spreadsheet_safe(contract.description),
                 contract.cancel_date.isoformat() if contract.cancel_date else "",
+                contract.billed_date.isoformat() if contract.billed_date else "",
             ]
         )
     return buffer.getvalue()
@@ -295,6 +297,7 @@ class _Row:
         start, end = self._date("start_date"), self._date("end_date")
         method = self._method()
         cancel = self._date("cancel_date", required=False)
+        billed = self._date("billed_date", required=False)
         self._check_dates(start, end, cancel)
         if (
             self.errors
@@ -318,6 +321,7 @@ class _Row:
                 method=method,
                 description=self.values.get("description", ""),
                 cancel_date=cancel,
+                billed_date=billed,
             )
         except RevrecError as error:
             self._error(None, str(error))

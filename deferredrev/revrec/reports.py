@@ -7,7 +7,8 @@ Roll-forward, per currency, for one period:
     closing = opening + additions - recognised - released
 
 - A contract is *added* (booked) in one period: the period of its ``booked_on`` date when given, otherwise of
-  its start date. It adds its full amount there and does not appear in any earlier period.
+  its billed date (:attr:`Contract.billed_on`: the start date unless the contract says when it was billed). It adds
+  its full amount there and does not appear in any earlier period.
 - *Recognised* is its scheduled amount for the period; in the booking period it also includes everything
   scheduled before it (the catch-up of a backdated contract).
 - *Released* is, for a cancelled contract, the unearned part (amount - recognised total) that leaves deferred
@@ -60,8 +61,8 @@ def roll_forward(
     """Opening deferred balance, additions, recognised, released and closing balance for ``period``."""
     totals: dict[str, list[int]] = {}
     for contract in contracts:
-        booked = booked_on.get(contract.contract_id, contract.start_date) if booked_on else contract.start_date
-        movement = _movement(contract, period, Period.of(booked))
+        booked = booked_on.get(contract.contract_id, contract.billed_on) if booked_on else contract.billed_on
+        movement = contract_movement(contract, period, Period.of(booked))
         if movement is not None:
             running = totals.setdefault(contract.currency, [0, 0, 0, 0, 0])
             for position, value in enumerate(movement):
@@ -70,7 +71,9 @@ def roll_forward(
     return RollForward(period, rows)
 
 
-def _movement(contract: Contract, period: Period, booking: Period) -> tuple[int, int, int, int, int] | None:
+def contract_movement(contract: Contract, period: Period, booking: Period) -> tuple[int, int, int, int, int] | None:
+    """(opening, additions, recognised, released, closing) of one contract booked in ``booking``, for ``period``;
+    None before it is booked."""
     if period < booking:
         return None
     previous = period.previous()

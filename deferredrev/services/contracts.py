@@ -162,6 +162,7 @@ def to_contract(row: models.Contract) -> Contract:
         method=Method(row.method),
         description=row.description,
         cancel_date=row.cancel_date,
+        billed_date=row.billed_date,
     )
 
 
@@ -235,6 +236,7 @@ def _apply(row: models.Contract, contract: Contract) -> bool:
         "method": contract.method.value,
         "description": contract.description,
         "cancel_date": contract.cancel_date,
+        "billed_date": contract.billed_date,
     }
     changed = False
     for name, value in values.items():

@@ -169,23 +169,24 @@ class _Lease:
             return self._held
 
 
-class _Heartbeat:
-    """Renews a lease every ``every`` seconds (real time) until stopped or until nothing is held any more."""
+class Heartbeat:
+    """Calls ``renew`` every ``every`` seconds (real time) until stopped, or until it returns something false: the
+    lease holds nothing any more. (The posting worker's entries, the evidence worker's attachment.)"""
 
-    def __init__(self, lease: _Lease, every: float) -> None:
-        self._lease = lease
+    def __init__(self, renew: Callable[[], object], every: float, *, name: str = "posting-lease") -> None:
+        self._renew = renew
         self._every = every
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="posting-lease", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=name, daemon=True)
         self._thread.start()
 
     def _beat(self) -> None:
         while not self._stop.wait(self._every):
             try:
-                if not self._lease.renew():
+                if not self._renew():
                     return
             except SQLAlchemyError:  # the database is unreachable: the fence before each call still decides
-                logger.warning("could not renew the posting lease; trying again", exc_info=True)
+                logger.warning("could not renew a lease (%s); trying again", self._thread.name, exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -458,7 +459,7 @@ class PostingWorker:
             sessions=self._sessions, clock=self._clock, owner=self.owner, length=self._lease,
             until=claimed[0].lease_until, ids=[c.id for c in claimed],
         )  # fmt: skip
-        heartbeat = _Heartbeat(self._held, self.renew_every)
+        heartbeat = Heartbeat(self._held.renew, self.renew_every)
         try:
             to_send = self._resolve_in_doubt(client, claimed, report)
             to_send = self._with_currency(client, team_id, to_send)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -45,6 +45,7 @@ from deferredrev.services.decisions import (
     not_found,
     serialize_postings,
 )
+from deferredrev.services.evidence import evidence_summary, queue_evidence
 from deferredrev.services.mappings import Mapping, MappingService
 from deferredrev.services.outbox import entry_rows, request_id_for
 from deferredrev.services.preview_content import (
@@ -115,7 +116,9 @@ class PreviewService:
         connections: ConnectionService,
         mappings: MappingService,
         clock: Clock,
+        tie_outs: Callable[[str, Period], dict[str, Any] | None] | None = None,
     ) -> None:
+        self._tie_outs = tie_outs  # QuickBooks' balance beside the roll-forward's, shown with the preview
         self._sessions = sessions
         self._gateway = gateway
         self._workspaces = workspaces
@@ -146,6 +149,8 @@ class PreviewService:
         inputs = self._inputs(team_id, period, include=included)
         checks, entries = self._assess(team_id, period, inputs)
         content = self._content(period, inputs, checks, entries) | {"requested_by_name": requested_by_name}
+        if self._tie_outs is not None and inputs.mapping is not None and inputs.connection.status == "connected":
+            content["tie_out"] = self._tie_outs(team_id, period)  # shown, recorded with the approval, never blocking
         now = self._clock.now()
         with self._sessions.begin() as session:
             preview = models.Preview(
@@ -485,9 +490,12 @@ class PreviewService:
         if not moved.rowcount:  # type: ignore[attr-defined]
             return already_decided(session.get(models.Preview, preview.id), preview.id)
         requester = person(preview.requested_by, (preview.summary or {}).get("requested_by_name"))
-        session.add_all(entry_rows(preview, drafts, approver=actor, requester_label=requester, now=now))
+        rows = entry_rows(preview, drafts, approver=actor, requester_label=requester, now=now)
+        session.add_all(rows)
+        tie_out = (preview.summary or {}).get("tie_out")  # shown with the preview: recorded with the approval
+        queue_evidence(session, rows, tie_out=tie_out, now=now)
         audit(session, action="preview.approved", now=now, team_id=preview.team_id, actor=user_id,
-              preview_id=preview.id, entries=len(drafts))  # fmt: skip
+              preview_id=preview.id, entries=len(drafts), tie_out=tie_out)  # fmt: skip
         return DecisionResult(Decision.APPROVED, f"Approved: posting {len(drafts)} entries.", preview.id, len(drafts))
 
     def reject(self, team_id: str, preview_id: int, actor: Actor, *, reason: str) -> DecisionResult:
@@ -615,6 +623,7 @@ class PreviewService:
                 .where(models.JournalEntry.preview_id == preview_id, models.JournalEntry.status == EntryStatus.FAILED.value)
                 .group_by(models.JournalEntry.error_message)
             ).all()
+            evidence = evidence_summary(session, preview_id)
         return {
             "preview_id": preview.id,
             "team_id": preview.team_id,
@@ -627,6 +636,7 @@ class PreviewService:
             "counts": {str(k): int(v) for k, v in counts.items()},
             "posted": [{"doc": doc, "qbo_id": qbo_id} for doc, qbo_id in posted],
             "failures": [{"message": message or "Unknown error", "count": int(n)} for message, n in failures],
+            "evidence": evidence,
             "channel": preview.slack_channel,
             "ts": preview.slack_ts,
             "created_at": preview.created_at,

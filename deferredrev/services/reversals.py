@@ -22,6 +22,7 @@ from deferredrev.qbo.errors import QboError
 from deferredrev.revrec.periods import Period
 from deferredrev.services.actors import Actor
 from deferredrev.services.decisions import Decision, DecisionResult, already_decided, serialize_postings
+from deferredrev.services.evidence import queue_evidence
 from deferredrev.services.outbox import reversal_rows
 from deferredrev.services.qbo_access import NotConnectedError, QboGateway
 from deferredrev.storage import models
@@ -117,6 +118,7 @@ class Reversals:
             requester = person(reversal.requested_by, (reversal.summary or {}).get("requested_by_name"))
             rows = reversal_rows(current, posted, period, approver=actor, requester_label=requester, now=now)
             session.add_all(rows)
+            queue_evidence(session, rows, tie_out=None, now=now)
             audit(session, action="entries.reversal_queued", now=now, team_id=reversal.team_id, actor=actor.user_id,
                   preview_id=original_id, reversal_preview_id=reversal.id, entries=len(rows))  # fmt: skip
         return DecisionResult(

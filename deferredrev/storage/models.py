@@ -64,6 +64,14 @@ class EntryStatus(StrEnum):
     REVERSED = "reversed"
 
 
+class EvidenceStatus(StrEnum):
+    PENDING = "pending"  # waiting for its entry to be posted, or for its turn
+    ATTACHING = "attaching"  # a worker holds the lease and may have called QBO
+    ATTACHED = "attached"
+    FAILED = "failed"  # QBO refused it, or it kept failing: shown with the reason, not retried automatically
+    UNKNOWN = "unknown"  # outcome unknown: looked up in QBO before any resend
+
+
 class PreviewStatus(StrEnum):
     OPEN = "open"
     APPROVED = "approved"
@@ -189,6 +197,7 @@ class Contract(Base):
     # cut-over first applied to the contract (for the cut-over date beside it), kept when the contract is amended.
     recognised_elsewhere_minor: Mapped[int | None] = mapped_column(BigInteger)
     elsewhere_cutover: Mapped[date | None] = mapped_column(Date)
+    billed_date: Mapped[date | None] = mapped_column(Date)  # when the amount entered Deferred Revenue (None: start)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -268,6 +277,7 @@ class JournalEntry(Base):
         back_populates="entry", order_by="JournalEntryLine.line_no", cascade="all, delete-orphan"
     )
     recognitions: Mapped[list[EntryRecognition]] = relationship(back_populates="entry", cascade="all, delete-orphan")
+    evidence: Mapped[EntryEvidence | None] = relationship(back_populates="entry", cascade="all, delete-orphan")
 
     __table_args__ = (
         Index("ix_journal_entries_team_period", "team_id", "period"),
@@ -306,6 +316,41 @@ class EntryRecognition(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
     entry: Mapped[JournalEntry] = relationship(back_populates="recognitions")
+
+
+class EntryEvidence(Base):
+    """The evidence file attached to one journal entry in QBO once it is posted: the outbox step after the entry's own.
+
+    ``facts`` is what the approval was based on, frozen when the entry was queued (the contracts' terms, the
+    tie-out); ``content`` is the file, rendered once before the first upload so every attempt sends the same bytes
+    under the same ``request_id``. The lease (``lease_owner``, ``lease_until``) fences workers as the entry's does.
+    """
+
+    __tablename__ = "entry_evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id", ondelete="CASCADE"), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    realm_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=EvidenceStatus.PENDING.value)
+    request_id: Mapped[str] = mapped_column(String(50), unique=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachable_id: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    attached_at: Mapped[datetime | None]
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="evidence")
+
+    __table_args__ = (Index("ix_entry_evidence_status", "status", "next_attempt_at"),)
 
 
 class AuditEvent(Base):

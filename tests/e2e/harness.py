@@ -240,6 +240,7 @@ def actor(user: str, *, admin: bool = False) -> Actor:
 def scale_for_tests(stack: Stack) -> None:
     stack.server.app.posting.batch_pacer = Pacer(BATCH_CALLS_PER_MINUTE, time_scale=60)
     stack.server.app.posting.single_pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=60)
+    stack.server.app.evidence.pacer = Pacer(SINGLE_CALLS_PER_MINUTE, time_scale=60)
 
 
 def map_accounts(stack: Stack, team: str = TEAM, user: str = ADMIN) -> None:

@@ -53,8 +53,8 @@ _LOOK_ALIKES = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "＊": "﹡", "
 _BACKTICK_LOOK_ALIKES = str.maketrans({"`": "ˋ", "｀": "ˋ"})
 # DeferredRev's own slash commands, as services write them in plain text.
 _OUR_COMMAND = re.compile(
-    r"/deferredrev(?: (?:help|status|connect|reconnect|mappings|contracts|preview|history|settings|disconnect)"
-    r"(?: (?:\d{4}-\d{2}|\[YYYY-MM\]|import))?)?(?![\w-])|/invite @DeferredRev\b"
+    r"/deferredrev(?: (?:help|status|connect|reconnect|mappings|contracts|preview|history|report|settings|disconnect)"
+    r"(?: (?:\d{4}-\d{2}(?:\.\.\d{4}-\d{2})?|\[YYYY-MM\]|import))?)?(?![\w-])|/invite @DeferredRev\b"
 )
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
 

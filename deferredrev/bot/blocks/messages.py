@@ -46,6 +46,10 @@ HELP_LINES = [
     ("`/deferredrev history`", "recent previews and postings: who asked, who approved, when, and the entries"),
     ("`/deferredrev history N [page]`", "every entry of preview number N, linked to QuickBooks"),
     ("`/deferredrev history export`", "the audit log as CSV (admins)"),
+    (
+        "`/deferredrev report [YYYY-MM[..YYYY-MM]]`",
+        "the deferred-revenue roll-forward with its waterfall chart and tie-out to QuickBooks (default: the last 12 months)",
+    ),
     ("`/deferredrev settings`", "approvers, four-eyes, alert channel, posting mode, cut-over date (admins)"),
     ("`/deferredrev disconnect`", "revoke access to QuickBooks; your data stays (admins)"),
 ]
@@ -59,7 +63,8 @@ def help_message(unknown: str | None = None) -> Message:
     blocks += [header("DeferredRev for Slack"), section(lines)]
     blocks.append(context("Deferred revenue is recognised daily, straight-line, and posted to QuickBooks once approved."))
     return (
-        "DeferredRev commands: status, connect, reconnect, mappings, contracts, preview, history, settings, disconnect",
+        "DeferredRev commands: status, connect, reconnect, mappings, contracts, preview, history, report, settings, "
+        "disconnect",
         blocks,
     )
 

@@ -24,6 +24,8 @@ from deferredrev.bot.blocks.common import (
     user_mention,
 )
 from deferredrev.bot.blocks.completeness import completeness_blocks
+from deferredrev.bot.blocks.evidence import evidence_blocks
+from deferredrev.bot.blocks.tieout import tie_out_blocks
 from deferredrev.services.preview_content import qbo_entry_url
 
 Message = tuple[str, list[Block]]
@@ -44,6 +46,7 @@ def preview_message(state: dict[str, Any], *, environment: str = "sandbox") -> M
     blocks += _contents(content)
     blocks += _line_sections(content)
     blocks += _warnings(content)
+    blocks += _tie_out(content, state)
     blocks += completeness_blocks(state)
     blocks += _state_blocks(state, environment)
     blocks.append(_footer(state))
@@ -163,6 +166,16 @@ def _warnings(content: dict[str, Any]) -> list[Block]:
     return [section("\n".join(notes))] if notes else []
 
 
+def _tie_out(content: dict[str, Any], state: dict[str, Any]) -> list[Block]:
+    """QuickBooks' balance beside the roll-forward's at the month's end (and what posting this preview would move)."""
+    tie_out = content.get("tie_out")
+    if not tie_out or tie_out.get("error"):
+        return tie_out_blocks(tie_out)
+    pending = state.get("status") == "open" and content.get("can_post")
+    net = (content.get("totals") or {}).get(tie_out.get("currency"), {}).get("net_revenue", 0)
+    return tie_out_blocks(tie_out, after_posting=int(net) if pending else None)
+
+
 def _state_blocks(state: dict[str, Any], environment: str) -> list[Block]:
     status = state["status"]
     content = state["content"]
@@ -243,7 +256,7 @@ def _posting_blocks(state: dict[str, Any], environment: str) -> list[Block]:
                 block_id=f"retry-{state['preview_id']}",
             )
         )
-    return blocks
+    return blocks + evidence_blocks(state)
 
 
 def _footer(state: dict[str, Any]) -> Block:

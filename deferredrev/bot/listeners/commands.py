@@ -14,7 +14,7 @@ from deferredrev.bot.authority import Requester
 from deferredrev.bot.blocks import messages
 from deferredrev.bot.blocks.messages import Message
 from deferredrev.bot.deps import BotDeps
-from deferredrev.bot.listeners import contracts, flows, previews
+from deferredrev.bot.listeners import contracts, flows, previews, reports
 from deferredrev.bot.listeners.guard import GuardedApp, Later
 
 Subcommand = Callable[[BotDeps, WebClient, dict[str, Any], Requester, str], Message | None]
@@ -94,4 +94,5 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "contracts": contracts.contracts_message,
     "preview": previews.preview_command,
     "history": previews.history_command,
+    "report": reports.report_command,
 }

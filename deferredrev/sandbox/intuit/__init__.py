@@ -51,6 +51,18 @@ Defaults chosen where the reference notes say "unconfirmed" (each is a ``Sandbox
 - ``disconnect_from_quickbooks`` GETs ``config.disconnect_url`` (when set) with ``?realmId=...``.
 - Amounts come back as JSON numbers; every API success body carries ``time`` (offset -07:00); ``intuit_tid`` on every
   response (admin included).
+- Attachments (``attachments.py``): ``POST /upload`` accepts every SDK's multipart shape (part names ``file_metadata_X``
+  / ``file_content_X`` paired by suffix, CRLF or LF, a leading blank line, no closing delimiter, base64 parts, JSON or
+  XML metadata) and answers one ``AttachableResponse`` item per file, an ``Attachable`` or a ``Fault`` inside a 200.
+  A file type outside Intuit's list → 6000; ``FileName`` > 1000 / ``Note`` > 2000 → 2050; a link to a journal entry
+  that doesn't exist → 610. ``GET /attachable/{id}`` adds a ``TempDownloadUri``; ``GET /download/{id}`` answers that
+  URL as text; links live 15 minutes. ``Attachable`` queries filter on ``AttachableRef.EntityRef.Type`` / ``.value``
+  (a dotted property matches any link).
+- Ledger and reports (``ledger.py``, ``reports.py``): balances by ``TxnDate`` from journal entries and the invoices and
+  credit memos a test books (``book_invoice``), opening balances dated the company's creation, home currency.
+  ``GET /reports/BalanceSheet|TrialBalance|GeneralLedger`` answer without a wrapper key; every report is accrual;
+  TrialBalance rows are cumulative; GeneralLedger amounts are in the account's natural sign after a "Beginning
+  Balance" row.
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ class Account:
     active: bool = True
     currency: str = "USD"
     balance: Decimal = Decimal("0")
+    opening: Decimal = Decimal("0")  # the balance the account was created with (dated the company's creation)
     acct_num: str | None = None
     description: str | None = None
     created: str = ""
@@ -103,8 +104,14 @@ class Company:
     accounts: dict[str, Account] = field(default_factory=dict)
     journal_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted_journal_entries: set[str] = field(default_factory=set)
+    # Sales documents a person booked (invoices, credit memos): only their postings are kept, for the ledger.
+    sales_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attachables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attachment_files: dict[str, Any] = field(default_factory=dict)  # Attachable id -> attachments.StoredFile
+    download_tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     next_account_id: int = 1
     next_txn_id: int = 1
+    next_attachable_id: int = 0
     _names: dict[str, str] = field(default_factory=dict, repr=False)
 
     def add_account(
@@ -132,6 +139,7 @@ class Company:
             active=active,
             currency=currency or self.preferences.home_currency,
             balance=Decimal(balance),
+            opening=Decimal(balance),
             acct_num=acct_num,
             description=description,
             created=stamp,

@@ -155,11 +155,15 @@ def _check_enum(name: str, value: Any) -> str:
 
 
 def _text(obj: dict[str, Any], name: str) -> str | None:
+    return text_field(obj, name, LIMITS[name])
+
+
+def text_field(obj: dict[str, Any], name: str, limit: int) -> str | None:
+    """A string property (None when absent or empty); longer than ``limit`` → 2050, as QuickBooks answers."""
     value = obj.get(name)
     if value is None or value == "":
         return None
     text = str(value)
-    limit = LIMITS[name]
     if len(text) > limit:
         raise QboFault(
             "2050",

@@ -48,6 +48,19 @@ ENTITY_PROPERTIES: dict[str, tuple[str, ...]] = {
         "CurrencyRef",
         *_META,
     ),
+    "Attachable": (
+        "Id",
+        "SyncToken",
+        "FileName",
+        "Note",
+        "Category",
+        "ContentType",
+        "Size",
+        "AttachableRef.EntityRef.Type",
+        "AttachableRef.EntityRef.value",
+        "AttachableRef.IncludeOnSend",
+        *_META,
+    ),
     "CompanyInfo": ("Id", "SyncToken", "CompanyName", "LegalName", "Country", *_META),
     "Preferences": ("Id", "SyncToken", *_META),
 }
@@ -268,16 +281,27 @@ def _canonical(name: str, choices: tuple[str, ...] | list[str]) -> str | None:
     return next((choice for choice in choices if choice.lower() == name.lower()), None)
 
 
-def _lookup(row: dict[str, Any], prop: str) -> Any:
-    value: Any = row
+def _lookup_all(row: dict[str, Any], prop: str) -> list[Any]:
+    """Every value ``prop`` reaches in ``row``: a dotted path fans out over lists (``AttachableRef`` is a list of
+    links, so ``AttachableRef.EntityRef.value`` has one value per link); a reference object stands for its value."""
+    values: list[Any] = [row]
     for part in prop.split("."):
-        if not isinstance(value, dict):
-            return None
-        key = _canonical(part, list(value))
-        value = value.get(key) if key is not None else None
-    if isinstance(value, dict) and "value" in value:
-        return value["value"]
-    return value
+        reached: list[Any] = []
+        for value in values:
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict) and (key := _canonical(part, list(item))) is not None:
+                    reached.append(item[key])
+        values = reached
+    found: list[Any] = []
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            found.append(item["value"] if isinstance(item, dict) and "value" in item else item)
+    return found
+
+
+def _lookup(row: dict[str, Any], prop: str) -> Any:
+    found = _lookup_all(row, prop)
+    return found[0] if found else None
 
 
 def _as_number(value: Any) -> Decimal | None:
@@ -322,7 +346,10 @@ def _like(actual: Any, pattern: str) -> bool:
 
 
 def _matches(row: dict[str, Any], condition: Condition) -> bool:
-    actual = _lookup(row, condition.prop)
+    return any(_matches_value(actual, condition) for actual in _lookup_all(row, condition.prop))
+
+
+def _matches_value(actual: Any, condition: Condition) -> bool:
     numeric = condition.prop.lower() == "id"
     if condition.op == "like":
         return _like(actual, str(condition.values[0]))

@@ -8,6 +8,9 @@
 | GET / POST / DELETE | /_sandbox/faults | list / inject (``Fault`` fields as JSON) / clear |
 | GET | /_sandbox/companies | realm ids, names, preferences |
 | GET | /_sandbox/companies/{realm}/journal-entries | what reached "QBO" |
+| POST | /_sandbox/companies/{realm}/journal-entries | a journal entry a person enters (the API's JSON body) |
+| POST | /_sandbox/companies/{realm}/invoices | ``{"customer", "amount", "txn_date", "account_id"}``; negative: credit memo |
+| GET | /_sandbox/companies/{realm}/attachables | every Attachable of the company |
 | POST | /_sandbox/companies/{realm}/book-close-date | ``{"date": "2025-12-31"}`` or ``{"date": null}`` |
 | POST | /_sandbox/companies/{realm}/preferences | ``{"warn_duplicate_doc_number": false, "multicurrency": true}`` |
 | POST | /_sandbox/companies/{realm}/accounts/{id}/deactivate | mark the account inactive |
@@ -92,6 +95,16 @@ def _company_route(sb: IntuitSandbox, method: str, realm: str, rest: str, body: 
         raise AdminError(404, f"unknown realm {realm}")
     if method == "GET" and rest == "journal-entries":
         return sb.journal_entries(realm)
+    if method == "POST" and rest == "journal-entries":
+        return sb.post_journal_entry(realm, body)
+    if method == "POST" and rest == "invoices":
+        return sb.book_invoice(
+            realm, customer=str(body["customer"]), amount=str(body["amount"]),
+            txn_date=date.fromisoformat(str(body["txn_date"])), account_id=str(body["account_id"]),
+            doc_number=body.get("doc_number"), memo=body.get("memo"),
+        )  # fmt: skip
+    if method == "GET" and rest == "attachables":
+        return sb.attachables(realm)
     if method == "POST" and rest == "book-close-date":
         raw = body.get("date")
         sb.set_book_close_date(realm, date.fromisoformat(raw) if raw else None)

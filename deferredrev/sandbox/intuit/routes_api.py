@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from deferredrev.sandbox.intuit import journal
+from deferredrev.sandbox.intuit import attachments, journal, reports
 from deferredrev.sandbox.intuit.company import Company
 from deferredrev.sandbox.intuit.journal import WriteOptions
 from deferredrev.sandbox.intuit.oauth import BearerError
@@ -20,6 +20,7 @@ from deferredrev.sandbox.intuit.wire import (
     forbidden_response,
     json_response,
     qbo_time,
+    text_response,
     throttle_response,
 )
 
@@ -87,13 +88,17 @@ def _with_request_id(sb: IntuitSandbox, request: Request, realm: str, rest: str,
 
 
 def _route(sb: IntuitSandbox, request: Request, realm: str, rest: str, now: datetime) -> Response:
+    parts = rest.split("/")
     try:
         with sb.lock:
             company = sb.companies[realm]
-            payload = _dispatch(sb, request, company, rest.split("/"), now)
+            if parts[0].lower() == "download" and request.method == "GET" and len(parts) == 2:
+                # A plain-text answer: the file's short-lived URL (ATT).
+                return text_response(200, sb.download_url(company, parts[1], now))
+            payload = _dispatch(sb, request, company, parts, now)
     except QboFault as fault:
         return fault_response(fault, now)
-    return json_response(200, {**payload, "time": qbo_time(now)})
+    return json_response(200, payload if "Header" in payload else {**payload, "time": qbo_time(now)})
 
 
 def _dispatch(sb: IntuitSandbox, request: Request, company: Company, parts: list[str], now: datetime) -> dict[str, Any]:
@@ -112,6 +117,16 @@ def _dispatch(sb: IntuitSandbox, request: Request, company: Company, parts: list
         return {"JournalEntry": _write_entry(sb, request, company, now)}
     if entity == "batch" and method == "POST" and len(parts) == 1:
         return {"BatchItemResponse": _batch(sb, request, company, now)}
+    if entity == "upload" and method == "POST" and len(parts) == 1:
+        return {"AttachableResponse": _upload(request, company, now)}
+    if entity == "attachable" and method == "GET" and len(parts) == 2:
+        temporary = sb.download_url(company, parts[1], now) if parts[1] in company.attachment_files else None
+        return {"Attachable": attachments.read(company, parts[1], temporary)}
+    if entity == "attachable" and method == "POST" and len(parts) == 1:
+        return {"Attachable": _write_attachable(request, company, now)}
+    if entity == "reports" and method == "GET" and len(parts) == 2:
+        params = {key: values[0] for key, values in request.query.items() if values}
+        return reports.run_report(company, parts[1], params, now)
     raise unsupported(f"Operation {method} {'/'.join(parts)} is not supported.", status=404)
 
 
@@ -134,6 +149,35 @@ def _account(sb: IntuitSandbox, company: Company, account_id: str) -> dict[str, 
     if account is None:
         raise journal.not_found(journal.INACTIVE_DETAIL)
     return company.account_json(account, mark_inactive=sb.config.mark_inactive_names)
+
+
+def _upload(request: Request, company: Company, now: datetime) -> list[dict[str, Any]]:
+    """One AttachableResponse item per file: its Attachable, or its Fault (the request as a whole still answers 200)."""
+    if len(request.body) > attachments.MAX_REQUEST:
+        raise QboFault("6000", "A business validation error has occurred while processing your request",
+                       "Business Validation Error: the request is larger than 100 MB")  # fmt: skip
+    parts = attachments.split_parts(request.body, attachments.boundary_of(request.header("content-type")))
+    results: list[dict[str, Any]] = []
+    for metadata_part, content in attachments.pair_parts(parts):
+        try:
+            metadata = attachments.parse_metadata(metadata_part) if metadata_part is not None else None
+            results.append({"Attachable": attachments.create_from_upload(company, metadata, content, now)})
+        except QboFault as fault:
+            results.append({"Fault": fault.fault()})
+    return results
+
+
+def _write_attachable(request: Request, company: Company, now: datetime) -> dict[str, Any]:
+    try:
+        payload = request.json()
+    except ValueError:
+        raise bad_body() from None
+    operation = (request.param("operation") or "").lower()
+    if operation == "delete":
+        return attachments.delete(company, payload)
+    if operation in ("", "create", "update"):
+        return attachments.create_note(company, payload, now)
+    raise unsupported(f"Operation {operation} is not supported for Attachable.")
 
 
 def _options(request: Request) -> WriteOptions:

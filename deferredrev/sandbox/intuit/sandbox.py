@@ -8,14 +8,15 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, NamedTuple
 
 import httpx
 
 from deferredrev.clock import ManualClock, SystemClock
-from deferredrev.sandbox.intuit import journal, routes_admin, routes_api, routes_oauth
+from deferredrev.sandbox.intuit import attachments, journal, ledger, routes_admin, routes_api, routes_oauth
 from deferredrev.sandbox.intuit.company import Company, Preferences
 from deferredrev.sandbox.intuit.config import AutoConsent, SandboxConfig
 from deferredrev.sandbox.intuit.faults import Fault, FaultQueue
@@ -41,6 +42,7 @@ from deferredrev.sandbox.intuit.wire import (
 
 logger = logging.getLogger(__name__)
 _API = re.compile(r"^/v3/company/(?P<realm>[^/]+)/(?P<rest>.+)$")
+_FILES = re.compile(r"^/attachments/(?P<realm>[^/]+)/(?P<token>[^/]+)$")
 _DISCOVERY = {f"/.well-known/openid{sep}{kind}configuration" for sep in ("_", "-") for kind in ("sandbox_", "sandbox-", "")}
 SECRET_PARAMS = frozenset({"code", "token", "refresh_token", "access_token", "client_secret", "id_token"})
 ChartRow = tuple[str, str, str, str | None, int]
@@ -281,8 +283,69 @@ class IntuitSandbox:
             result: list[dict[str, Any]] = json.loads(dumps(entries))
             return result
 
+    def post_journal_entry(self, realm_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A journal entry a person enters in QuickBooks (a manual adjustment, say), with the API's validation."""
+        with self.lock:
+            company = self.companies[realm_id]
+            created = journal.create(company, self.config, payload, self.clock.now(), journal.WriteOptions())
+            result: dict[str, Any] = json.loads(dumps(created))
+            return result
+
+    def book_invoice(
+        self,
+        realm_id: str,
+        *,
+        customer: str,
+        amount: Decimal | str | int,
+        txn_date: date,
+        account_id: str,
+        doc_number: str | None = None,
+        memo: str | None = None,
+    ) -> dict[str, Any]:
+        """An invoice a person books (a negative ``amount``: a credit memo), its item booking to ``account_id`` (say,
+        Deferred Revenue) against Accounts Receivable. Only its postings are kept (the ledger and the reports see it)."""
+        with self.lock:
+            company = self.companies[realm_id]
+            booked = ledger.book_sales_document(
+                company, customer=customer, amount=Decimal(str(amount)), txn_date=txn_date, account_id=account_id,
+                now=self.clock.now(), doc_number=doc_number, memo=memo,
+            )  # fmt: skip
+            result: dict[str, Any] = json.loads(dumps(booked))
+            return result
+
+    def balance(self, realm_id: str, account_id: str, as_of: date) -> Decimal:
+        """An account's own balance at the end of ``as_of`` (natural sign, home currency): what the reports show."""
+        with self.lock:
+            return ledger.balances(self.companies[realm_id], as_of, [account_id])[account_id]
+
+    def attachables(self, realm_id: str) -> list[dict[str, Any]]:
+        """Every Attachable of a realm (as JSON-compatible dicts), oldest first."""
+        with self.lock:
+            result: list[dict[str, Any]] = json.loads(dumps(list(self.companies[realm_id].attachables.values())))
+            return result
+
+    def attachment_content(self, realm_id: str, attachable_id: str) -> bytes:
+        with self.lock:
+            stored: attachments.StoredFile = self.companies[realm_id].attachment_files[attachable_id]
+            return stored.content
+
+    def download_url(self, company: Company, attachable_id: str, now: datetime) -> str:
+        """A short-lived URL for an attachment's file (QboFault 610 when it has no file)."""
+        token = attachments.issue_download(company, attachable_id, now)
+        return f"{self.url}/attachments/{company.realm_id}/{token}"
+
+    def _download(self, realm_id: str, token: str) -> Response:
+        with self.lock:
+            company = self.companies.get(realm_id)
+            stored = attachments.redeem_download(company, token, self.clock.now()) if company is not None else None
+        if stored is None:
+            return Response(status=403, body=b"AccessDenied: the link expired or is not valid", content_type="text/plain")
+        return Response(status=200, body=stored.content, content_type=stored.content_type)
+
     def rows(self, company: Company, entity: str) -> list[dict[str, Any]]:
         """Rendered entities for the query engine."""
+        if entity == "Attachable":
+            return list(company.attachables.values())
         if entity == "Account":
             return company.accounts_json(mark_inactive=self.config.mark_inactive_names)
         if entity == "JournalEntry":
@@ -403,6 +466,9 @@ class IntuitSandbox:
         match = _API.match(path)
         if match is not None:
             return routes_api.handle(self, request, match["realm"], match["rest"], delay=delay)
+        files = _FILES.match(path)
+        if files is not None and method == "GET":
+            return self._download(files["realm"], files["token"])
         if path.rstrip("/") in _DISCOVERY and method == "GET":
             return routes_oauth.discovery(self)
         if path == "/connect/oauth2" and method == "GET":

@@ -102,6 +102,10 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
     return Response(status=status, body=dumps(payload), headers=dict(headers or {}))
 
 
+def text_response(status: int, text: str) -> Response:
+    return Response(status=status, body=text.encode("utf-8"), content_type="text/plain;charset=UTF-8")
+
+
 def fault_response(fault: QboFault, now: datetime) -> Response:
     return json_response(fault.status, {"Fault": fault.fault(), "time": qbo_time(now)})
 

@@ -169,7 +169,7 @@ def test_forged_user_and_channel_ids_never_mention_anyone(value: str) -> None:
         messages.status_message(CONNECTED, MAPPING, replace(SETTINGS, approvers=(value,))),
         messages.disconnected_notice("Acme", value),
         preview_message({**preview_state("rejected"), "decided_by": value, "requested_by": value}),
-        history_message([{**HISTORY_ITEM, "decided_by": value}], can_reverse=True),
+        history_message([{**HISTORY_ITEM, "decided_by": value, "requested_by": value}], can_reverse=True),
     ]
     for text, blocks in forged:
         shown = [text, *mrkdwn_texts(blocks)]
@@ -178,6 +178,7 @@ def test_forged_user_and_channel_ids_never_mention_anyone(value: str) -> None:
 
 HISTORY_ITEM = {
     "preview_id": 7, "period": "2026-10", "kind": "recognition", "status": "posted", "decided_by": "U0APPROVE",
+    "requested_by": "U0ADMIN01",
     "entry_count": 1, "totals": {}, "posted": 1, "reversed": 0, "failed": 0,
 }  # fmt: skip
 
