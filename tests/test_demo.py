@@ -49,7 +49,7 @@ TRANSCRIPT_LINES = (
     "QuickBooks matches the preview to the cent",
     "Evidence attached in QuickBooks to each of the 30 entries",
     "Each of the 30 entries has exactly one attachment in QuickBooks.",
-    "approved by (Slack user) | U0BO00001",
+    "approved by (Slack user) | Bo Approver (U0BO00001)",
     "Recent previews and postings",
     "has expired",
     "🔴 Expired",

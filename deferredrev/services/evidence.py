@@ -46,6 +46,7 @@ from deferredrev.storage import models
 from deferredrev.storage.db import SessionFactory
 from deferredrev.storage.models import ConnectionStatus, EntryStatus, EvidenceStatus
 from deferredrev.storage.pacing import CallSlots
+from deferredrev.style import person
 
 logger = logging.getLogger(__name__)
 
@@ -449,9 +450,9 @@ class EvidenceWorker:
             kind="reversal" if entry.reverses_entry_id is not None else "recognition",
             qbo_id=entry.qbo_id,
             preview_id=entry.preview_id,
-            requested_by=entry.requested_by,
+            requested_by=person(entry.requested_by, (preview.summary or {}).get("requested_by_name") if preview else None),
             previewed_at=preview.created_at if preview else None,
-            approved_by=entry.approved_by,
+            approved_by=person(entry.approved_by, (preview.summary or {}).get("decided_by_name") if preview else None),
             approved_at=(preview.decided_at if preview and preview.decided_at else entry.created_at),
             channel=channel,
             message_ts=ts,

@@ -144,7 +144,7 @@ def _approval(writer: Any, inputs: EvidenceInputs) -> None:
         ("dated", inputs.txn_date.isoformat()),
         ("currency", inputs.currency),
         ("preview", f"#{inputs.preview_id}" if inputs.preview_id is not None else ""),
-        ("previewed by (Slack user)", inputs.requested_by or ""),
+        ("previewed by (Slack user)", inputs.requested_by or ""),  # "Name (Slack ID)"
         ("previewed at (UTC)", _when(inputs.previewed_at)),
         ("approved by (Slack user)", inputs.approved_by or ""),
         ("approved at (UTC)", _when(inputs.approved_at)),

@@ -489,6 +489,7 @@ class PreviewService:
         )
         if not moved.rowcount:  # type: ignore[attr-defined]
             return already_decided(session.get(models.Preview, preview.id), preview.id)
+        current.summary = {**(current.summary or {}), "decided_by_name": actor.name}  # for what auditors read
         requester = person(preview.requested_by, (preview.summary or {}).get("requested_by_name"))
         rows = entry_rows(preview, drafts, approver=actor, requester_label=requester, now=now)
         session.add_all(rows)

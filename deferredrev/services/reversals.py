@@ -115,6 +115,7 @@ class Reversals:
             )
             if not moved.rowcount:  # type: ignore[attr-defined]
                 return already_decided(session.get(models.Preview, reversal.id), reversal.id)
+            current.summary = {**(current.summary or {}), "decided_by_name": actor.name}  # for what auditors read
             requester = person(reversal.requested_by, (reversal.summary or {}).get("requested_by_name"))
             rows = reversal_rows(current, posted, period, approver=actor, requester_label=requester, now=now)
             session.add_all(rows)

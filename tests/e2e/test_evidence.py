@@ -64,7 +64,8 @@ def test_every_posted_entry_gets_one_attachment_with_the_approval_record(ready: 
             approval = dict(record["approval record"][1:])
             assert approval["journal entry (DocNumber)"] == entry.doc_number and approval["QuickBooks id"] == qbo_id
             assert approval["posting key"] == entry.posting_key
-            assert approval["previewed by (Slack user)"] == ADMIN and approval["approved by (Slack user)"] == APPROVER
+            assert approval["previewed by (Slack user)"] == f"Ana Admin ({ADMIN})"  # a person, never an ID alone
+            assert approval["approved by (Slack user)"] == f"Bo Approver ({APPROVER})"
             assert approval["approved at (UTC)"].startswith(stack.clock.now().date().isoformat())
             assert approval["Slack channel"] == CHANNEL
             assert approval["Slack message"].startswith("https://") and ts.replace(".", "") in approval["Slack message"]
@@ -162,4 +163,4 @@ def test_reversing_entries_get_their_evidence_too(ready: Stack) -> None:
     (attachable,) = by_entry[reversal["Id"]]
     approval = dict(sections(stack.intuit.attachment_content(US_REALM, attachable["Id"]))["approval record"][1:])
     assert approval["kind"] == "reversal" and approval["reverses"].startswith("DR2610-")
-    assert approval["approved by (Slack user)"] == APPROVER
+    assert approval["approved by (Slack user)"] == f"Bo Approver ({APPROVER})"
