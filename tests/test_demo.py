@@ -58,7 +58,7 @@ TRANSCRIPT_LINES = (
     "ana (admin) › /deferredrev report",
     "== Deferred revenue roll-forward · Nov 2025–Oct 2026 ==",
     "Oct 2026 457,794.50 72,800.00 46,812.52 0.00 0.00 483,781.98",
-    "QuickBooks 483,781.98 · roll-forward 483,781.98 USD · ✅ ties to the cent",
+    "QuickBooks 483,781.98 USD · roll-forward 483,781.98 USD · ✅ ties to the cent",
     "(deferredrev-rollforward-2025-11_2026-10.png)",
     "30 journal entries posted to QuickBooks for Oct 2026",
 )

@@ -232,9 +232,12 @@ C-1006,Zeta Co,24000.00,USD,2025-11-01,2027-10-31,monthly_prorated,Two-year deal
 """
 
 
+NAMES = {ADMIN: "Ana Admin", APPROVER: "Bo Approver", MEMBER: "Cy Member"}
+
+
 def actor(user: str, *, admin: bool = False) -> Actor:
-    """A full member of the workspace deciding, as the Slack surface would establish it."""
-    return Actor(user, is_admin=admin, is_member=True)
+    """A full member of the workspace deciding, as the Slack surface would establish it (users.info's name too)."""
+    return Actor(user, is_admin=admin, is_member=True, name=NAMES.get(user))
 
 
 def scale_for_tests(stack: Stack) -> None:

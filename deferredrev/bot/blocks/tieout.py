@@ -4,10 +4,11 @@ Pure: it renders the ``tie_out`` dict of :mod:`deferredrev.services.tie_out`."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from deferredrev import style
 from deferredrev.bot.blocks.common import Block, escape, section
-from deferredrev.revrec.money import format_amount
 
 CAUSES_SHOWN = 6
 CAUSE_LIMIT = 400
@@ -28,22 +29,21 @@ def tie_out_blocks(tie_out: dict[str, Any] | None, *, after_posting: int | None 
     currency = str(tie_out["currency"])
     difference = int(tie_out["difference"])
     figures = (
-        f"QuickBooks *{format_amount(int(tie_out['quickbooks']), currency)}* · roll-forward "
-        f"*{format_amount(int(tie_out['schedule']), currency)}* {currency}"
+        f"QuickBooks *{style.money(int(tie_out['quickbooks']), currency)}* · roll-forward "
+        f"*{style.money(int(tie_out['schedule']), currency)}*"
     )
     if not difference:
         verdict = ":white_check_mark: ties to the cent"
     else:
-        verdict = f":warning: difference *{format_amount(difference, currency)} {currency}*"
-    lines = [f":scales: *Tie-out* at {tie_out['as_of']}, {account}: {figures} · {verdict}"]
+        verdict = f":warning: difference *{style.money(difference, currency)}*"
+    as_of = style.day(date.fromisoformat(str(tie_out["as_of"])))
+    lines = [f":scales: *Tie-out* on {as_of}, {account}: {figures} · {verdict}"]
     causes = list(tie_out.get("causes") or ())
     lines += [f"• {escape(str(cause['text']), CAUSE_LIMIT)}" for cause in causes[:CAUSES_SHOWN]]
     if len(causes) > CAUSES_SHOWN:
         lines.append(f"• …and {len(causes) - CAUSES_SHOWN} more")
     if after_posting and difference:
-        lines.append(
-            f"Posting this preview moves the difference to {format_amount(difference - after_posting, currency)} {currency}."
-        )
+        lines.append(f"Posting this preview moves the difference to {style.money(difference - after_posting, currency)}.")
     others = tie_out.get("other_currencies") or []
     if others:
         lines.append(f"Not compared: {escape(', '.join(map(str, others)), 100)} (the account is in {currency}).")
