@@ -133,7 +133,15 @@ def _line_sections(content: dict[str, Any]) -> list[Block]:
     lines: list[dict[str, Any]] = (content.get("lines") or [])[:LINES_SHOWN]
     if not lines:
         return []
-    rows = [_row(line) for line in lines]
+    sections = rows_in_sections([_row(line) for line in lines])[:MAX_LINE_SECTIONS]
+    hidden = int(content.get("line_pairs", 0)) - len(lines)
+    more = f"…and {style.count(hidden, 'more line')}: " if hidden > 0 else ""
+    sections.append(context(f"{more}every line is in the detail CSV in this message's thread."))
+    return sections
+
+
+def rows_in_sections(rows: list[str]) -> list[Block]:
+    """Rows of mrkdwn, one per line, in as few sections as Slack's text limit allows."""
     sections: list[Block] = []
     chunk: list[str] = []
     for row in rows:
@@ -143,10 +151,6 @@ def _line_sections(content: dict[str, Any]) -> list[Block]:
         chunk.append(row)
     if chunk:
         sections.append(section("\n".join(chunk)))
-    sections = sections[:MAX_LINE_SECTIONS]
-    hidden = int(content.get("line_pairs", 0)) - len(lines)
-    more = f"…and {style.count(hidden, 'more line')}: " if hidden > 0 else ""
-    sections.append(context(f"{more}every line is in the detail CSV in this message's thread."))
     return sections
 
 
@@ -382,15 +386,7 @@ def entries_message(page: Any, *, environment: str = "sandbox") -> Message:
     for entry in page.entries:
         name = link(qbo_entry_url(environment, str(entry.qbo_id)), entry.doc) if entry.qbo_id else escape(entry.doc)
         rows.append(f"{name} · {escape(style.money(entry.total_minor, entry.currency))} · {escape(entry.status)}")
-    blocks: list[Block] = [header(clip(title, 150))]
-    chunk: list[str] = []
-    for row in rows:
-        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_BUDGET:
-            blocks.append(section("\n".join(chunk)))
-            chunk = []
-        chunk.append(row)
-    if chunk:
-        blocks.append(section("\n".join(chunk)))
+    blocks: list[Block] = [header(clip(title, 150)), *rows_in_sections(rows)]
     if page.pages > 1:
         next_hint = f" Next: `/deferredrev history {page.preview_id} {page.page + 1}`." if page.page < page.pages else ""
         blocks.append(context(f"Page {page.page} of {page.pages}.{next_hint}"))
